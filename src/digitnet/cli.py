@@ -1,0 +1,266 @@
+"""The `digitnet` command: argument parsing and printing only; the work is in the library modules."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import DigitnetError
+
+DEFAULT_OUT = "model.safetensors"
+
+DESCRIPTION = """\
+digitnet: the neural network of 3Blue1Brown's "But what is a neural network?".
+
+784 input neurons hold a 28x28 image's pixel brightness (0.0 black to 1.0 white); two hidden
+layers of 16 neurons; 10 output neurons, one per digit; the brightest output is the guess. Each
+layer computes a' = sigmoid(W a + b). It learns W and b from MNIST's labelled examples by
+gradient descent, with backpropagation. MNIST ships inside digitnet, and so does a trained model.
+"""
+
+EPILOG = """\
+examples:
+  digitnet train                      train the video's 784-16-16-10 network, print test accuracy
+  digitnet train --layers 100 --activation relu --out relu100.safetensors
+  digitnet evaluate model.safetensors accuracy per digit and the confusion matrix
+  digitnet predict my_digit.png       what the shipped model sees in your image
+  digitnet info                       the shipped model's layers and training
+
+run `digitnet COMMAND --help` for each command's options.
+"""
+
+
+def _model_argument(parser, help_text="model file (default: the trained video network shipped with digitnet)"):
+    parser.add_argument("model", nargs="?", metavar="MODEL", help=help_text)
+
+
+def _load(path: str | None):
+    from .modelfile import default_model_path, load_model
+    return load_model(path or default_model_path())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .network import ACTIVATIONS, OUTPUTS
+    from .training import COSTS, OPTIMIZERS, TrainingSettings
+
+    defaults = TrainingSettings()
+    parser = argparse.ArgumentParser(prog="digitnet", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"digitnet {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    train = commands.add_parser(
+        "train", help="learn the weights and biases from MNIST by gradient descent",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Learn every weight and bias from labelled examples. Each step shows the network a "
+                    "mini-batch of images, measures the cost (how wrong its outputs are), and nudges all "
+                    "13,002 numbers downhill along the negative gradient that backpropagation computes. "
+                    "The last 10,000 training images are held out to pick the best epoch; the test set "
+                    "is only used for the final accuracy.")
+    train.add_argument("--layers", type=int, nargs="*", default=[16, 16], metavar="N",
+                       help="hidden layer sizes (the video's is 16 16); give none for no hidden layer")
+    train.add_argument("--activation", choices=list(ACTIVATIONS), default="sigmoid",
+                       help="the hidden layers' squish: sigmoid (the video's) or relu, max(0, z), or tanh")
+    train.add_argument("--output", choices=list(OUTPUTS), default="softmax",
+                       help="the output layer: softmax (probabilities summing to 1) or sigmoid (the video's)")
+    train.add_argument("--cost", choices=list(COSTS), default=defaults.cost,
+                       help="cross_entropy, or quadratic: the sum of squared differences the video uses")
+    train.add_argument("--optimizer", choices=list(OPTIMIZERS), default=defaults.optimizer,
+                       help="how to step downhill: adam, momentum (SGD with momentum) or plain sgd")
+    train.add_argument("--epochs", type=int, default=defaults.epochs, help="passes over the training images")
+    train.add_argument("--batch-size", type=int, default=defaults.batch_size, help="examples per gradient step")
+    train.add_argument("--learning-rate", type=float, default=defaults.learning_rate, help="step size")
+    train.add_argument("--momentum", type=float, default=defaults.momentum, help="momentum, for --optimizer momentum")
+    train.add_argument("--weight-decay", type=float, default=defaults.weight_decay, help="L2 penalty on the weights")
+    train.add_argument("--seed", type=int, default=defaults.seed,
+                       help="random seed for the initial weights and the shuffling; same seed, same model")
+    train.add_argument("--data", metavar="DIR", help="folder of IDX files laid out like MNIST "
+                       "(e.g. Fashion-MNIST) instead of the shipped MNIST")
+    train.add_argument("--out", default=DEFAULT_OUT, metavar="FILE", help="where to save the model")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    evaluate = commands.add_parser("evaluate", help="test accuracy, per digit, and the confusion matrix",
+                                   description="Run the 10,000 MNIST test images (never used in training) "
+                                               "through a model and count its right and wrong guesses.")
+    _model_argument(evaluate)
+    evaluate.add_argument("--data", metavar="DIR", help="IDX folder laid out like MNIST (default: shipped MNIST)")
+
+    predict = commands.add_parser(
+        "predict", help="recognize the digit in your own images",
+        description="Each image (PNG, JPEG, BMP, GIF; any size; dark ink on light paper or the reverse) is "
+                    "turned into the 784 inputs the way MNIST was made: grayscale, cropped to the ink, "
+                    "scaled into 20x20 and centred by its centre of mass in 28x28. The brightest of the "
+                    "10 output neurons is the guess; confidence is its share of the outputs.")
+    predict.add_argument("images", nargs="+", metavar="IMAGE")
+    predict.add_argument("--model", metavar="FILE", help="model file (default: the shipped one)")
+    predict.add_argument("--json", action="store_true", help="one JSON object per line")
+
+    info = commands.add_parser("info", help="a model's layers, weight and bias counts, and training",
+                               description="Show a model's structure layer by layer and how it was trained.")
+    _model_argument(info)
+    return parser
+
+
+def command_train(args) -> int:
+    from tqdm import tqdm
+
+    from .data import load_dataset
+    from .evaluation import evaluate
+    from .modelfile import save_model
+    from .network import Network
+    from .training import TrainingSettings, train, training_metadata
+
+    settings = TrainingSettings(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+                                optimizer=args.optimizer, momentum=args.momentum, cost=args.cost,
+                                weight_decay=args.weight_decay, seed=args.seed)
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise DigitnetError(f"{out}: folder {out.parent} does not exist; create it or choose another --out")
+    dataset = load_dataset(args.data)
+    network = Network((784, *args.layers, 10), args.activation, args.output, seed=args.seed)
+    print(f"training {network.describe()}", file=sys.stderr)
+    print(f"on {len(dataset.train_images):,} images from {dataset.source}, "
+          f"validating on {len(dataset.validation_images):,}", file=sys.stderr)
+    bar = None
+
+    def on_batch(epoch, done, total, loss):
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc=f"epoch {epoch}/{settings.epochs}", unit="batch", leave=False,
+                       disable=args.quiet, file=sys.stderr, dynamic_ncols=True)
+        bar.update(done - bar.n)
+        bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+
+    def on_epoch(record):
+        nonlocal bar
+        if bar is not None:
+            bar.close()
+            bar = None
+        if not args.quiet:
+            tqdm.write(f"epoch {record.epoch:3d}/{settings.epochs}  loss {record.loss:.4f}  "
+                       f"train {record.train_accuracy:.2%}  validation {record.validation_accuracy:.2%}  "
+                       f"{record.seconds:.2f} s", file=sys.stderr)
+
+    result = train(network, dataset, settings, on_batch=on_batch, on_epoch=on_epoch)
+    if bar is not None:
+        bar.close()
+    if not result.history:
+        print("stopped before the first epoch finished; nothing saved", file=sys.stderr)
+        return 130
+    if result.interrupted:
+        print(f"interrupted: keeping the best epoch so far ({result.best_epoch})", file=sys.stderr)
+    test = evaluate(network, dataset.test_images, dataset.test_labels)
+    metadata = training_metadata(settings, result, dataset)
+    metadata["test_accuracy"] = test.accuracy
+    save_model(out, network, metadata)
+    print(f"best epoch {result.best_epoch}: validation accuracy "
+          f"{result.history[result.best_epoch - 1].validation_accuracy:.2%}; saved to {out}", file=sys.stderr)
+    print(f"test accuracy: {test.accuracy:.2%} ({int(test.accuracy * test.count):,} of {test.count:,} test images)")
+    return 130 if result.interrupted else 0
+
+
+def command_evaluate(args) -> int:
+    from .data import load_dataset
+    from .evaluation import evaluate
+
+    model = _load(args.model)
+    dataset = load_dataset(args.data)
+    result = evaluate(model.network, dataset.test_images, dataset.test_labels)
+    print(f"model: {model.path}  ({model.network.describe()})")
+    print(f"test accuracy: {result.accuracy:.2%} ({int(round(result.accuracy * result.count)):,} of {result.count:,})")
+    print()
+    print("digit  accuracy  images")
+    for digit, (accuracy, count) in enumerate(zip(result.per_digit_accuracy, result.confusion.sum(axis=1))):
+        print(f"{digit:>5}  {accuracy:8.2%}  {count:6,}")
+    print()
+    print("confusion matrix (rows: true digit, columns: the network's guess)")
+    print("      " + "".join(f"{g:>6}" for g in range(10)))
+    for true, row in enumerate(result.confusion):
+        print(f"{true:>5} " + "".join(f"{c:>6}" for c in row))
+    return 0
+
+
+def command_predict(args) -> int:
+    import numpy as np
+
+    from .preprocess import to_network_input
+
+    network = _load(args.model).network
+    failures = 0
+    for name in args.images:
+        try:
+            inputs = to_network_input(Path(name))
+        except DigitnetError as error:
+            failures += 1
+            if args.json:
+                print(json.dumps({"file": name, "error": str(error)}))
+            else:
+                print(f"{name}: error: {error}", file=sys.stderr)
+            continue
+        probabilities = network.predict_probabilities(inputs[np.newaxis])[0].astype(float)
+        digit = int(probabilities.argmax())
+        if args.json:
+            print(json.dumps({"file": name, "digit": digit, "confidence": round(probabilities[digit], 6),
+                              "probabilities": [round(p, 6) for p in probabilities]}))
+        else:
+            print(f"{name}: {digit}  (confidence {probabilities[digit]:.1%})")
+    return 1 if failures else 0
+
+
+def command_info(args) -> int:
+    model = _load(args.model)
+    network, meta = model.network, model.metadata
+    print(f"model: {model.path}")
+    print(f"digitnet {meta.get('digitnet_version', '?')} model, format version {meta.get('format_version')}")
+    print()
+    print(f"{'layer':<8}{'neurons':>8}  {'squish':<9}{'weights':>10}{'biases':>8}")
+    print(f"{'input':<8}{network.layer_sizes[0]:>8}  {'-':<9}{'-':>10}{'-':>8}")
+    for l, (w, b) in enumerate(zip(network.weights, network.biases)):
+        last = l == len(network.weights) - 1
+        label = "output" if last else f"hidden {l + 1}"
+        squish = network.output if last else network.activation
+        print(f"{label:<8}{w.shape[0]:>8}  {squish:<9}{w.size:>10,}{b.size:>8,}")
+    print(f"total: {network.parameter_count:,} weights and biases")
+    training = meta.get("training")
+    if training:
+        print()
+        print("training: " + ", ".join(f"{k}={v}" for k, v in training.items()))
+        history = meta.get("history") or []
+        if history:
+            best = meta.get("best_epoch") or len(history)
+            print(f"epochs run: {len(history)}, best: {best} "
+                  f"(validation accuracy {history[best - 1]['validation_accuracy']:.2%}), "
+                  f"{meta.get('training_seconds', 0):.1f} s of training")
+        if meta.get("test_accuracy") is not None:
+            print(f"test accuracy: {meta['test_accuracy']:.2%}")
+        if meta.get("data_checksum"):
+            print(f"data: {meta.get('data_source', '?')} (sha256 {meta['data_checksum'][:16]}...)")
+    return 0
+
+
+COMMANDS = {"train": command_train, "evaluate": command_evaluate, "predict": command_predict, "info": command_info}
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return COMMANDS[args.command](args)
+    except DigitnetError as error:
+        print(f"digitnet {args.command}: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"digitnet {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

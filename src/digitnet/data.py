@@ -1,0 +1,208 @@
+"""IDX files, the shipped MNIST, and its training/validation/test split.
+
+MNIST (Y. LeCun, C. Cortes, C. J. C. Burges) ships inside the package, so digitnet works offline.
+Any data set laid out like MNIST (four IDX files with the same names, gzipped or not), such as
+Fashion-MNIST, can be used instead with `load_dataset(directory)`.
+
+Images come out as float32 rows of pixel brightness in [0, 1]: `(n, 784)`; labels as uint8 `(n,)`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import zlib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DigitnetError
+
+# IDX type codes -> numpy dtypes (big-endian, as the format stores them).
+IDX_DTYPES = {
+    0x08: np.dtype("u1"),
+    0x09: np.dtype("i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+GZIP_MAGIC = b"\x1f\x8b"
+MAX_IDX_BYTES = 1 << 31  # 2 GiB decompressed: far beyond MNIST, small enough to refuse a bomb
+
+FILE_NAMES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+VALIDATION_SIZE = 10_000  # the last 10,000 training images, as Nielsen holds out
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Training, validation and test sets; images `(n, 784)` float32 in [0, 1], labels `(n,)` uint8.
+
+    `checksum` identifies the data (SHA-256 over the four decompressed files) and is stored with
+    every model trained on it.
+    """
+
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    validation_images: np.ndarray
+    validation_labels: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+    checksum: str
+    source: str
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes, decompressed if it is gzipped (detected by content, not by name)."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DigitnetError(f"{path}: no such file") from None
+    except OSError as error:
+        raise DigitnetError(f"{path}: cannot read ({error.strerror})") from None
+    if raw[:2] != GZIP_MAGIC:
+        return raw
+    try:
+        decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        data = decompressor.decompress(raw, MAX_IDX_BYTES)
+        if decompressor.unconsumed_tail:
+            raise DigitnetError(f"{path}: decompresses to more than {MAX_IDX_BYTES} bytes; refusing")
+        if not decompressor.eof:
+            raise DigitnetError(f"{path}: gzip data is truncated (the download may be incomplete)")
+    except zlib.error as error:
+        raise DigitnetError(f"{path}: not valid gzip data ({error})") from None
+    return data
+
+
+def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
+    """Parse IDX bytes: magic (0, 0, type, ndim), ndim big-endian uint32 sizes, then the values.
+
+    Raises DigitnetError naming `name` if the magic, the dimensions or the length are wrong.
+    """
+    if len(data) < 4:
+        raise DigitnetError(f"{name}: too short to be an IDX file ({len(data)} bytes)")
+    zero1, zero2, type_code, ndim = data[0], data[1], data[2], data[3]
+    if zero1 != 0 or zero2 != 0 or type_code not in IDX_DTYPES or not 1 <= ndim <= 4:
+        raise DigitnetError(
+            f"{name}: wrong magic number 0x{data[:4].hex()} (an IDX file starts with 00 00, a type "
+            f"code among {sorted(hex(c) for c in IDX_DTYPES)} and 1-4 dimensions)"
+        )
+    header_size = 4 + 4 * ndim
+    if len(data) < header_size:
+        raise DigitnetError(f"{name}: truncated header ({len(data)} bytes, need {header_size})")
+    shape = tuple(int(s) for s in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
+    dtype = IDX_DTYPES[type_code]
+    expected = header_size + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(data) != expected:
+        problem = "truncated" if len(data) < expected else "has trailing bytes"
+        raise DigitnetError(
+            f"{name}: {problem}: dimensions {shape} need {expected} bytes, the file has {len(data)}"
+        )
+    return np.frombuffer(data, dtype=dtype, offset=header_size).reshape(shape)
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """Read any IDX file, gzipped or not. A bad file raises DigitnetError naming it."""
+    path = Path(path)
+    return parse_idx(_read_bytes(path), str(path))
+
+
+def _find(directory: Path, stem: str) -> Path:
+    for candidate in (directory / stem, directory / f"{stem}.gz"):
+        if candidate.is_file():
+            return candidate
+    raise DigitnetError(f"{directory}: missing {stem} (or {stem}.gz); expected MNIST's four IDX files")
+
+
+def _check_pair(images: np.ndarray, labels: np.ndarray, images_path: Path, labels_path: Path):
+    if images.ndim != 3:
+        raise DigitnetError(f"{images_path}: expected images (n, rows, cols), got shape {images.shape}")
+    if images.shape[1:] != (28, 28):
+        raise DigitnetError(f"{images_path}: images are {images.shape[1]}x{images.shape[2]}, need 28x28")
+    if labels.ndim != 1:
+        raise DigitnetError(f"{labels_path}: expected labels (n,), got shape {labels.shape}")
+    if len(images) != len(labels):
+        raise DigitnetError(
+            f"{labels_path}: {len(labels)} labels for {len(images)} images in {images_path.name}"
+        )
+    if images.dtype != np.uint8 or labels.dtype != np.uint8:
+        raise DigitnetError(f"{images_path}: images and labels must be unsigned bytes (IDX type 0x08)")
+    if labels.size and labels.max() > 9:
+        raise DigitnetError(f"{labels_path}: label {labels.max()} is not a digit 0-9")
+
+
+def shipped_data_dir() -> Path:
+    """The folder inside the installed package that holds MNIST."""
+    return Path(str(resources.files("digitnet") / "data"))
+
+
+def expected_checksums(directory: Path) -> dict[str, str] | None:
+    """Published SHA-256 of the decompressed files, from SHA256SUMS.raw if the folder has one."""
+    sums = directory / "SHA256SUMS.raw"
+    if not sums.is_file():
+        return None
+    result = {}
+    for line in sums.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            result[parts[1]] = parts[0]
+    return result
+
+
+def load_dataset(directory: str | Path | None = None, validation_size: int = VALIDATION_SIZE) -> Dataset:
+    """Load MNIST (the shipped copy by default) or any IDX set laid out like it, from `directory`.
+
+    The last `validation_size` training images are held out for validation; the test set is for
+    the final evaluation only. Where the folder has SHA256SUMS.raw (the shipped one does), every
+    decompressed file is checked against it.
+    """
+    source = str(directory) if directory is not None else "MNIST shipped with digitnet"
+    directory = Path(directory) if directory is not None else shipped_data_dir()
+    if not directory.is_dir():
+        raise DigitnetError(f"{directory}: not a directory (give a folder with MNIST's four IDX files)")
+    expected = expected_checksums(directory)
+    arrays, digest_of_all = {}, hashlib.sha256()
+    paths = {key: _find(directory, stem) for key, stem in FILE_NAMES.items()}
+    for key, path in paths.items():
+        raw = _read_bytes(path)
+        digest = hashlib.sha256(raw).hexdigest()
+        stem = FILE_NAMES[key]
+        if expected is not None and stem in expected and expected[stem] != digest:
+            raise DigitnetError(
+                f"{path}: SHA-256 of the decompressed data is {digest[:16]}..., SHA256SUMS.raw says "
+                f"{expected[stem][:16]}...; the file is damaged or not the published one"
+            )
+        digest_of_all.update(digest.encode())
+        arrays[key] = parse_idx(raw, str(path))
+    for kind in ("train", "test"):
+        _check_pair(arrays[f"{kind}_images"], arrays[f"{kind}_labels"],
+                    paths[f"{kind}_images"], paths[f"{kind}_labels"])
+    n_train = len(arrays["train_images"])
+    if not 0 <= validation_size < n_train:
+        raise DigitnetError(
+            f"{directory}: cannot hold out {validation_size} validation images from {n_train} training images"
+        )
+    train_images = to_inputs(arrays["train_images"])
+    split = n_train - validation_size
+    return Dataset(
+        train_images=train_images[:split],
+        train_labels=arrays["train_labels"][:split].copy(),
+        validation_images=train_images[split:],
+        validation_labels=arrays["train_labels"][split:].copy(),
+        test_images=to_inputs(arrays["test_images"]),
+        test_labels=arrays["test_labels"].copy(),
+        checksum=digest_of_all.hexdigest(),
+        source=source,
+    )
+
+
+def to_inputs(images: np.ndarray) -> np.ndarray:
+    """uint8 images `(n, 28, 28)` -> float32 input rows `(n, 784)` of brightness in [0, 1]."""
+    return (images.reshape(len(images), -1).astype(np.float32)) / np.float32(255.0)

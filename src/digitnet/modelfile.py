@@ -1,0 +1,170 @@
+"""Model files: one safetensors file holding the weights, biases and JSON metadata.
+
+A safetensors file is an 8-byte little-endian header length, a JSON header (tensor names, dtypes,
+shapes, offsets, and our metadata under "__metadata__"), then raw numbers. Loading it only parses
+JSON and copies bytes: no code from the file ever runs (unlike pickle). On top of the format's
+own checks we verify the format version, the layer sizes against every tensor's shape, the dtype,
+and that every number is finite. Writes are atomic: a temp file beside the target, then os.replace.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import tempfile
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import safetensors.numpy
+
+from . import __version__
+from .errors import DigitnetError
+from .network import ACTIVATIONS, OUTPUTS, Network
+
+FORMAT = "digitnet-model"
+FORMAT_VERSION = 1
+MAX_MODEL_BYTES = 512 * 1024 * 1024  # far above any MLP on 28x28 inputs; refuses absurd files
+MAX_HEADER_BYTES = 1024 * 1024
+MAX_LAYERS = 64
+MAX_LAYER_SIZE = 65_536
+
+
+@dataclass
+class Model:
+    """A network and what is known about it: how it was trained, its history, on which data.
+
+    metadata: JSON-able dict: "training" (settings), "history" (one record per epoch),
+    "data_checksum", "test_accuracy", ... ; "format", "format_version", "layer_sizes",
+    "activation", "output" and "digitnet_version" are written by `save_model`.
+    """
+
+    network: Network
+    metadata: dict = field(default_factory=dict)
+    path: Path | None = None
+
+
+def save_model(path: str | Path, network: Network, metadata: dict | None = None) -> Path:
+    """Write `network` and `metadata` to `path` (safetensors) atomically; returns the path."""
+    path = Path(path)
+    meta = dict(metadata or {})
+    meta.update(format=FORMAT, format_version=FORMAT_VERSION, digitnet_version=__version__,
+                layer_sizes=list(network.layer_sizes), activation=network.activation,
+                output=network.output)
+    tensors = {}
+    for l, (w, b) in enumerate(zip(network.weights, network.biases)):
+        tensors[f"weights.{l}"] = np.ascontiguousarray(w, dtype=np.float32)
+        tensors[f"biases.{l}"] = np.ascontiguousarray(b, dtype=np.float32)
+    blob = safetensors.numpy.save(tensors, metadata={"digitnet": json.dumps(meta)})
+    if path.parent and not path.parent.exists():
+        raise DigitnetError(f"{path}: folder {path.parent} does not exist")
+    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "wb") as temp:
+            temp.write(blob)
+            temp.flush()
+            os.fsync(temp.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        # Whatever stopped us (disk full, Ctrl-C), the previous file at `path` is untouched.
+        try:
+            os.unlink(temp_name)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def _header(blob: bytes, name: str) -> dict:
+    if len(blob) < 8:
+        raise DigitnetError(f"{name}: not a digitnet model file (too short: {len(blob)} bytes)")
+    (header_size,) = struct.unpack("<Q", blob[:8])
+    if header_size > MAX_HEADER_BYTES or 8 + header_size > len(blob):
+        raise DigitnetError(f"{name}: not a digitnet model file (header length {header_size} does not fit the file)")
+    try:
+        header = json.loads(blob[8:8 + header_size])
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise DigitnetError(f"{name}: not a digitnet model file (its header is not JSON)") from None
+    if not isinstance(header, dict):
+        raise DigitnetError(f"{name}: not a digitnet model file (its header is not a JSON object)")
+    return header
+
+
+def _metadata(header: dict, name: str) -> dict:
+    raw = header.get("__metadata__", {})
+    text = raw.get("digitnet") if isinstance(raw, dict) else None
+    if not isinstance(text, str):
+        raise DigitnetError(f"{name}: a safetensors file, but not a digitnet model (no digitnet metadata)")
+    try:
+        meta = json.loads(text)
+    except json.JSONDecodeError:
+        raise DigitnetError(f"{name}: its digitnet metadata is not valid JSON") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise DigitnetError(f"{name}: a safetensors file, but not a digitnet model (format {meta.get('format') if isinstance(meta, dict) else None!r})")
+    version = meta.get("format_version")
+    if version != FORMAT_VERSION:
+        raise DigitnetError(f"{name}: model format version {version!r} is not supported (this digitnet reads "
+                            f"version {FORMAT_VERSION}); upgrade digitnet or retrain the model")
+    return meta
+
+
+def _structure(meta: dict, name: str) -> tuple[tuple[int, ...], str, str]:
+    sizes = meta.get("layer_sizes")
+    if (not isinstance(sizes, list) or not 2 <= len(sizes) <= MAX_LAYERS
+            or not all(isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= MAX_LAYER_SIZE for n in sizes)):
+        raise DigitnetError(f"{name}: layer_sizes {sizes!r} is not a list of 2-{MAX_LAYERS} positive layer sizes")
+    activation, output = meta.get("activation"), meta.get("output")
+    if activation not in ACTIVATIONS:
+        raise DigitnetError(f"{name}: unknown activation {activation!r} (known: {', '.join(ACTIVATIONS)})")
+    if output not in OUTPUTS:
+        raise DigitnetError(f"{name}: unknown output {output!r} (known: {', '.join(OUTPUTS)})")
+    return tuple(sizes), activation, output
+
+
+def load_model(path: str | Path) -> Model:
+    """Read a model file written by `save_model`. Any problem raises a one-line DigitnetError."""
+    path = Path(path)
+    name = str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_MODEL_BYTES:
+            raise DigitnetError(f"{name}: {size:,} bytes is too large for a digitnet model file")
+        blob = path.read_bytes()
+    except FileNotFoundError:
+        raise DigitnetError(f"{name}: no such model file") from None
+    except IsADirectoryError:
+        raise DigitnetError(f"{name}: is a folder, not a model file") from None
+    except OSError as error:
+        raise DigitnetError(f"{name}: cannot read ({error.strerror})") from None
+    meta = _metadata(_header(blob, name), name)
+    layer_sizes, activation, output = _structure(meta, name)
+    expected = {}
+    for l, (n_in, n_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:])):
+        expected[f"weights.{l}"] = (n_out, n_in)
+        expected[f"biases.{l}"] = (n_out,)
+    try:
+        tensors = safetensors.numpy.load(blob)
+    except Exception as error:  # the format library's own checks (offsets, lengths, dtypes)
+        raise DigitnetError(f"{name}: damaged model file ({str(error).splitlines()[0][:200]})") from None
+    if set(tensors) != set(expected):
+        raise DigitnetError(f"{name}: holds tensors {sorted(tensors)}, layer_sizes {list(layer_sizes)} need {sorted(expected)}")
+    for key, shape in expected.items():
+        tensor = tensors[key]
+        if tensor.dtype != np.float32:
+            raise DigitnetError(f"{name}: {key} is {tensor.dtype}, expected float32")
+        if tensor.shape != shape:
+            raise DigitnetError(f"{name}: {key} has shape {tensor.shape}, layer_sizes {list(layer_sizes)} need {shape}")
+        if not np.isfinite(tensor).all():
+            raise DigitnetError(f"{name}: {key} contains NaN or infinite numbers; the model is broken")
+    n_layers = len(layer_sizes) - 1
+    network = Network(layer_sizes, activation, output,
+                      weights=[tensors[f"weights.{l}"] for l in range(n_layers)],
+                      biases=[tensors[f"biases.{l}"] for l in range(n_layers)])
+    return Model(network, meta, path)
+
+
+def default_model_path() -> Path:
+    """The trained video network shipped inside the package."""
+    return Path(str(resources.files("digitnet") / "models" / "default.safetensors"))

@@ -1,0 +1,197 @@
+"""The network of the video: layers of neurons, a' = activation(W a + b), layer after layer.
+
+Glossary (used everywhere in digitnet):
+    layer_sizes   neurons per layer, input first: (784, 16, 16, 10) is the video's network
+    weights[l]    (n_out, n_in) matrix into layer l+1; row i holds the weights into neuron i,
+                  so a row of weights[0] reshaped to 28x28 is that neuron's picture
+    biases[l]     (n_out,) one bias per neuron of layer l+1
+    z             weighted sums before the squish, z = W a + b
+    a             activations after it, a' = activation(z); a[0] is the input
+    delta         the cost's gradient with respect to z (see training.py)
+
+Batches are rows: inputs are `(batch, 784)`, so the layer step reads `z = a @ W.T + b`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import DigitnetError
+
+# Each activation with its derivative. The derivative is written in terms of the activation's
+# own output a = f(z), which all three allow and which saves keeping z around in backprop.
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """The classic squish 1 / (1 + e^-z), computed without overflow for large |z|."""
+    # 0.5 * (1 + tanh(z/2)) equals the logistic function and never overflows.
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def sigmoid_derivative(a: np.ndarray) -> np.ndarray:
+    return a * (1.0 - a)
+
+
+def relu(z: np.ndarray) -> np.ndarray:
+    """max(0, z): the modern choice."""
+    return np.maximum(z, 0.0)
+
+
+def relu_derivative(a: np.ndarray) -> np.ndarray:
+    return (a > 0).astype(a.dtype)
+
+
+def tanh(z: np.ndarray) -> np.ndarray:
+    return np.tanh(z)
+
+
+def tanh_derivative(a: np.ndarray) -> np.ndarray:
+    return 1.0 - a * a
+
+
+ACTIVATIONS = {
+    "sigmoid": (sigmoid, sigmoid_derivative),
+    "relu": (relu, relu_derivative),
+    "tanh": (tanh, tanh_derivative),
+}
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise e^z / sum(e^z), stable: the row maximum is subtracted first.  (batch, n) -> (batch, n)"""
+    shifted = z - z.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+OUTPUTS = {"sigmoid": sigmoid, "softmax": softmax}
+
+# Initial weight scale by activation: Xavier/Glorot (1/n_in) for the squishing functions,
+# He (2/n_in) for ReLU, which zeroes half its inputs and would otherwise shrink the signal.
+INIT_VARIANCE_GAIN = {"sigmoid": 1.0, "tanh": 1.0, "relu": 2.0}
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Everything the network computed for a batch.
+
+    weighted_sums[l]: (batch, layer_sizes[l+1])  z of each layer after the input
+    activations[l]:   (batch, layer_sizes[l])    a of every layer; activations[0] is the input
+    """
+
+    weighted_sums: list[np.ndarray]
+    activations: list[np.ndarray]
+
+    @property
+    def outputs(self) -> np.ndarray:
+        return self.activations[-1]
+
+
+class Network:
+    """A fully connected network: `Network((784, 16, 16, 10))` is the video's.
+
+    activation: hidden layers' squish, one of "sigmoid" (default, the video's), "relu", "tanh".
+    output:     the last layer's, "sigmoid" (the video's) or "softmax" (probabilities summing to 1).
+    seed:       weights start as Gaussian noise of variance gain/n_in (Xavier for sigmoid and tanh,
+                He for ReLU) drawn from numpy's Generator seeded with it; biases start at 0.
+    dtype:      float32 (fast, default) or float64 (for gradient checks).
+    weights, biases: give them to build a network from known numbers (e.g. a loaded model).
+    """
+
+    def __init__(self, layer_sizes=(784, 16, 16, 10), activation="sigmoid", output="sigmoid",
+                 seed=0, dtype=np.float32, weights=None, biases=None):
+        layer_sizes = tuple(int(n) for n in layer_sizes)
+        if len(layer_sizes) < 2 or min(layer_sizes) < 1:
+            raise DigitnetError(f"layer_sizes {layer_sizes}: need at least an input and an output layer, each >= 1 neuron")
+        if activation not in ACTIVATIONS:
+            raise DigitnetError(f"activation {activation!r}: choose one of {', '.join(ACTIVATIONS)}")
+        if output not in OUTPUTS:
+            raise DigitnetError(f"output {output!r}: choose one of {', '.join(OUTPUTS)}")
+        self.layer_sizes = layer_sizes
+        self.activation = activation
+        self.output = output
+        self.dtype = np.dtype(dtype)
+        if weights is None:
+            rng = np.random.default_rng(seed)
+            gain = INIT_VARIANCE_GAIN[activation]
+            weights = [rng.standard_normal((n_out, n_in)) * np.sqrt(gain / n_in)
+                       for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:])]
+        if biases is None:
+            biases = [np.zeros(n_out) for n_out in layer_sizes[1:]]
+        self.weights = [np.ascontiguousarray(w, dtype=self.dtype) for w in weights]
+        self.biases = [np.ascontiguousarray(b, dtype=self.dtype) for b in biases]
+        self._check_shapes()
+
+    def _check_shapes(self):
+        expected = [(n_out, n_in) for n_in, n_out in zip(self.layer_sizes[:-1], self.layer_sizes[1:])]
+        if len(self.weights) != len(expected) or len(self.biases) != len(expected):
+            raise DigitnetError(f"layer_sizes {self.layer_sizes} need {len(expected)} weight matrices and bias vectors")
+        for l, shape in enumerate(expected):
+            if self.weights[l].shape != shape or self.biases[l].shape != (shape[0],):
+                raise DigitnetError(
+                    f"layer {l + 1}: weights {self.weights[l].shape} and biases {self.biases[l].shape} "
+                    f"do not fit layer_sizes {self.layer_sizes} (need {shape} and ({shape[0]},))")
+
+    @property
+    def parameter_count(self) -> int:
+        """Weights and biases together: 13,002 for the video's 784-16-16-10."""
+        return sum(w.size + b.size for w, b in zip(self.weights, self.biases))
+
+    def activation_of_layer(self, l: int):
+        """The squish applied to layer l+1's weighted sums (the last layer uses `output`)."""
+        return OUTPUTS[self.output] if l == len(self.weights) - 1 else ACTIVATIONS[self.activation][0]
+
+    def _as_batch(self, inputs) -> np.ndarray:
+        inputs = np.asarray(inputs, dtype=self.dtype)
+        if inputs.ndim != 2 or inputs.shape[1] != self.layer_sizes[0]:
+            raise DigitnetError(f"inputs of shape {inputs.shape}: need (batch, {self.layer_sizes[0]})")
+        return inputs
+
+    def feedforward(self, inputs) -> np.ndarray:
+        """Output activations for a batch: `(batch, 784)` -> `(batch, 10)`."""
+        a = self._as_batch(inputs)
+        for l, (w, b) in enumerate(zip(self.weights, self.biases)):
+            a = self.activation_of_layer(l)(a @ w.T + b)  # z = W a + b ; a' = σ(z)
+        return a
+
+    def trace(self, inputs) -> Trace:
+        """Like feedforward, but keeps every layer's weighted sums z and activations a."""
+        a = self._as_batch(inputs)
+        weighted_sums, activations = [], [a]
+        for l, (w, b) in enumerate(zip(self.weights, self.biases)):
+            z = a @ w.T + b  # (batch, n_out)
+            a = self.activation_of_layer(l)(z)
+            weighted_sums.append(z)
+            activations.append(a)
+        return Trace(weighted_sums, activations)
+
+    def predict_probabilities(self, inputs) -> np.ndarray:
+        """`(batch, 784)` -> `(batch, 10)` rows summing to 1.
+
+        Softmax outputs already do; sigmoid outputs (each in (0, 1) on its own) are divided by
+        their sum, so "confidence" means the same for both.
+        """
+        outputs = self.feedforward(inputs)
+        if self.output == "softmax":
+            return outputs
+        return outputs / outputs.sum(axis=1, keepdims=True)
+
+    def predict_digit(self, inputs) -> np.ndarray:
+        """The brightest output neuron per row: `(batch, 784)` -> `(batch,)` ints."""
+        return self.feedforward(inputs).argmax(axis=1)
+
+    def accuracy(self, inputs, labels, batch_size: int = 10_000) -> float:
+        """Fraction of rows whose predicted digit equals the label."""
+        correct = 0
+        for start in range(0, len(inputs), batch_size):
+            correct += int((self.predict_digit(inputs[start:start + batch_size]) == labels[start:start + batch_size]).sum())
+        return correct / max(len(inputs), 1)
+
+    def copy(self, dtype=None) -> "Network":
+        return Network(self.layer_sizes, self.activation, self.output, dtype=dtype or self.dtype,
+                       weights=[w.copy() for w in self.weights], biases=[b.copy() for b in self.biases])
+
+    def describe(self) -> str:
+        hidden = "-".join(str(n) for n in self.layer_sizes)
+        return f"{hidden} ({self.activation} hidden, {self.output} output, {self.parameter_count:,} weights and biases)"

@@ -1,0 +1,245 @@
+"""Any image -> the 784 inputs the network expects, made the way MNIST's digits were made.
+
+MNIST's recipe (LeCun et al.): the ink is bright on a dark background, the digit is scaled to fit a
+20x20 box keeping its aspect ratio (anti-aliased, so edges are grey), then placed in a 28x28 field
+so that its centre of mass sits at the centre, pixel (14, 14). A drawing that skips any of these
+steps looks nothing like what the network learned from, and gets misread.
+
+Accepted images: a path to a PNG/JPEG/BMP/GIF/... file, the file's bytes, a `PIL.Image.Image`, or a
+numpy array `(H, W)` grayscale, `(H, W, 2)` gray+alpha, `(H, W, 3)` RGB or `(H, W, 4)` RGBA, as
+uint8 0-255, uint16 0-65535, bool, or float in [0, 1]. A bad image raises DigitnetError.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from .errors import DigitnetError
+
+SIDE = 28  # the network sees 28x28 = 784 pixels
+BOX = 20  # MNIST scaled each digit to fit 20x20, leaving a 4-pixel margin for centring
+MAX_PIXELS = 40_000_000  # a phone photo is ~12 MP; anything far beyond is a mistake or a bomb
+BLANK_CONTRAST = 0.1  # ink fainter than this (after removing the background) counts as no ink
+NOISE_FLOOR = 0.1  # relative to the strongest ink: fainter specks (paper grain, JPEG noise) go to 0
+NOISE_SIGMAS = 5  # ink must also stand this many noise sigmas (measured on the border) above paper
+UNIFORM_SPREAD = 0.1  # colour spread under which a transparent image's alpha is its only content
+LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601-2, as Pillow's convert("L")
+
+
+def to_network_input(image) -> np.ndarray:
+    """Any accepted image (see the module docstring) -> inputs `(784,)` float32 in [0, 1].
+
+    The ink comes out bright (its brightest pixel exactly 1.0) on a dark (0.0) background, whatever
+    the polarity of the original. A blank or unreadable image raises DigitnetError.
+    """
+    name = _name_of(image)
+    ink = _ink(load_image(image), name)  # (H, W), ink > 0, background 0
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    digit = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]  # crop to the ink's bounding box
+    field = _center(_fit_in_box(digit))  # (28, 28)
+    peak = field.max()
+    if peak <= 0:
+        raise DigitnetError(f"{name}: the image is blank; draw a digit")
+    return (field / peak).reshape(-1)  # MNIST strokes saturate, so the brightest pixel is 1.0
+
+
+def load_image(image) -> np.ndarray:
+    """Any accepted image -> grayscale `(H, W)` float32 in [0, 1], as a person would see it.
+
+    Transparent pixels show the background: white, unless the image is one light colour whose
+    alpha alone draws the strokes (then black, so the strokes stay visible). Animated images give
+    their first frame (a PIL image: its current frame). Raises DigitnetError if unreadable or huge.
+    """
+    name = _name_of(image)
+    if isinstance(image, (str, os.PathLike)):
+        try:
+            with open(image, "rb") as file:
+                return _decode(file, name)
+        except OSError as error:
+            raise DigitnetError(f"{name}: cannot read the file ({error.strerror})") from None
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        return _decode(io.BytesIO(image), name)
+    if isinstance(image, Image.Image):
+        return _from_pil(image, name)
+    if isinstance(image, np.ndarray):
+        return _from_array(image, name)
+    raise DigitnetError(
+        f"{name}: cannot use a {type(image).__name__} as an image; pass a file path, the file's "
+        "bytes, a PIL image or a numpy array"
+    )
+
+
+def center_of_mass(pixels: np.ndarray) -> tuple[float, float]:
+    """Brightness-weighted mean position `(row, col)` of `pixels: (H, W)`, in pixel indices.
+
+    Pixel (i, j) counts as sitting at (i, j), so a 28x28 MNIST digit's centre of mass is (14, 14).
+    The pixels must be non-negative with a positive sum.
+    """
+    total = pixels.sum(dtype=np.float64)
+    if not total > 0:
+        raise ValueError("center_of_mass: the pixels sum to zero, there is no mass to centre")
+    row = pixels.sum(axis=1, dtype=np.float64) @ np.arange(pixels.shape[0]) / total
+    col = pixels.sum(axis=0, dtype=np.float64) @ np.arange(pixels.shape[1]) / total
+    return float(row), float(col)
+
+
+def _name_of(image) -> str:
+    return (Path(image).name or str(image)) if isinstance(image, (str, os.PathLike)) else "image"
+
+
+@contextmanager
+def _reading(name: str):
+    """Turn any failure to decode an image into a one-line DigitnetError naming it."""
+    with warnings.catch_warnings():
+        # Pillow only warns between 1x and 2x its pixel limit; a bomb must stop here, not hang.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            yield
+        except DigitnetError:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise DigitnetError(_too_large(name)) from None
+        except UnidentifiedImageError:
+            raise DigitnetError(f"{name}: not an image Pillow can read; give a PNG, JPEG, BMP or GIF") from None
+        except Exception as error:  # Pillow's decoders raise OSError, SyntaxError, struct.error, ...
+            reason = (str(error).splitlines() or [type(error).__name__])[0]
+            raise DigitnetError(f"{name}: damaged or unsupported image ({reason})") from None
+
+
+def _decode(file, name: str) -> np.ndarray:
+    """An open binary file -> grayscale `(H, W)`."""
+    if file.seek(0, io.SEEK_END) == 0:
+        raise DigitnetError(f"{name}: the file is empty (0 bytes); give a PNG, JPEG, BMP or GIF image")
+    file.seek(0)
+    with _reading(name), Image.open(file) as picture:  # an animated image opens at its first frame
+        pixels = _pixels_of(picture, name)
+    return _from_array(pixels, name)
+
+
+def _from_pil(picture: Image.Image, name: str) -> np.ndarray:
+    with _reading(name):  # a lazily opened image decodes only now
+        pixels = _pixels_of(picture, name)
+    return _from_array(pixels, name)
+
+
+def _pixels_of(picture: Image.Image, name: str) -> np.ndarray:
+    """A PIL image in any mode -> an array `_from_array` takes, refused before decoding if huge."""
+    _check_size(picture.width, picture.height, name)
+    if picture.mode in ("I", "F"):  # 32-bit: no fixed range, so take the smallest that fits
+        values = np.asarray(picture, dtype=np.float32)
+        full_scale = next((s for s in (1.0, 255.0, 65535.0) if values.max() <= s), values.max())
+        return np.clip(values / full_scale, 0.0, 1.0)
+    transparent = "transparency" in picture.info  # e.g. a PNG tRNS colour or a GIF's clear index
+    if picture.mode in ("1", "L", "RGB") and transparent:
+        picture = picture.convert("RGBA")
+    elif picture.mode not in ("1", "L", "LA", "RGB", "RGBA") and not picture.mode.startswith("I;16"):
+        has_alpha = transparent or not {"A", "a"}.isdisjoint(picture.getbands())
+        picture = picture.convert("RGBA" if has_alpha else "RGB")  # P, CMYK, YCbCr, PA, ...
+    return np.asarray(picture)
+
+
+def _from_array(pixels: np.ndarray, name: str) -> np.ndarray:
+    """`(H, W)` or `(H, W, 1|2|3|4)` pixels -> grayscale `(H, W)`; alpha shows the background."""
+    if not (pixels.ndim == 2 or (pixels.ndim == 3 and pixels.shape[2] in (1, 2, 3, 4))):
+        raise DigitnetError(
+            f"{name}: an array of shape {pixels.shape} is not an image; need (H, W) grayscale "
+            "or (H, W, 3) RGB or (H, W, 4) RGBA"
+        )
+    _check_size(pixels.shape[1], pixels.shape[0], name)
+    values = _unit_range(pixels, name)
+    if values.ndim == 2:
+        return values
+    has_alpha = values.shape[2] in (2, 4)
+    colour = values[..., :-1] if has_alpha else values  # (H, W, 1 or 3)
+    gray = colour @ LUMA if colour.shape[2] == 3 else colour[..., 0]  # (H, W)
+    return _show_on_background(gray, values[..., -1]) if has_alpha else gray
+
+
+def _unit_range(pixels: np.ndarray, name: str) -> np.ndarray:
+    """Pixels of any supported dtype -> float32 in [0, 1], same shape."""
+    if pixels.dtype == np.bool_:
+        return pixels.astype(np.float32)
+    if pixels.dtype.kind in "ui":
+        full_scale = 65535 if pixels.dtype.itemsize == 2 and pixels.dtype.kind == "u" else 255
+        if pixels.min() < 0 or pixels.max() > full_scale:
+            raise DigitnetError(f"{name}: integer pixels must lie in 0-{full_scale}")
+        return pixels.astype(np.float32) / np.float32(full_scale)
+    if pixels.dtype.kind == "f":
+        if not (np.isfinite(pixels).all() and pixels.min() >= 0 and pixels.max() <= 1):
+            raise DigitnetError(f"{name}: float pixels must lie in [0, 1] (divide 0-255 values by 255)")
+        return pixels.astype(np.float32)
+    raise DigitnetError(f"{name}: unsupported pixel type {pixels.dtype}; use uint8 or float in [0, 1]")
+
+
+def _show_on_background(gray: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Composite grayscale `(H, W)` with alpha `(H, W)` onto white, or onto black if the image is
+    one light colour (white strokes on transparent): there the alpha is the drawing."""
+    weight = alpha.sum(dtype=np.float64)
+    background = 1.0
+    if weight > 0 and alpha.min() < 1:
+        stroke = (gray * alpha).sum(dtype=np.float64) / weight  # alpha-weighted mean colour
+        spread = np.sqrt(((gray - stroke) ** 2 * alpha).sum(dtype=np.float64) / weight)
+        if spread < UNIFORM_SPREAD and stroke > 0.5:
+            background = 0.0
+    return gray * alpha + np.float32(background) * (1 - alpha)  # "over" compositing
+
+
+def _ink(gray: np.ndarray, name: str) -> np.ndarray:
+    """Grayscale `(H, W)` -> ink `(H, W)` in [0, 1]: bright ink, background and faint noise 0."""
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    background = float(np.median(border))  # robust: strokes rarely cover half the border
+    noise = 1.4826 * float(np.median(np.abs(border - background)))  # the paper's grain, as a sigma
+    if background > 0.5:  # dark ink on light paper: invert, as MNIST's ink is bright
+        gray, background = 1 - gray, 1 - background
+    ink = gray - np.float32(background)  # (H, W); pixels darker than the background go negative
+    contrast = float(ink.max())
+    if contrast < max(BLANK_CONTRAST, NOISE_SIGMAS * noise):
+        raise DigitnetError(f"{name}: the image is blank (no ink found); draw a digit")
+    # Specks this faint are grain or JPEG noise; left in, one far away would stretch the crop.
+    ink[ink < max(NOISE_FLOOR * contrast, NOISE_SIGMAS * noise)] = 0  # also clears the negatives
+    ink /= np.float32(contrast)
+    return ink
+
+
+def _fit_in_box(digit: np.ndarray) -> np.ndarray:
+    """Cropped ink `(h, w)` -> `(h', w')` with max(h', w') = 20, aspect kept, anti-aliased."""
+    height, width = digit.shape
+    scale = BOX / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))  # PIL sizes are (w, h)
+    # LANCZOS on a float image blends edge pixels into greys, as MNIST's anti-aliasing did;
+    # its slight ringing is clipped away.
+    scaled = Image.fromarray(digit).resize(size, Image.Resampling.LANCZOS)
+    return np.clip(np.asarray(scaled), 0.0, 1.0)
+
+
+def _center(digit: np.ndarray) -> np.ndarray:
+    """Digit `(h, w)`, h, w <= 20 -> field `(28, 28)` with its centre of mass at (14, 14)."""
+    field = np.zeros((SIDE, SIDE), dtype=np.float32)
+    if not digit.any():
+        return field
+    row, col = center_of_mass(digit)
+    height, width = digit.shape
+    # Whole-pixel shift, as MNIST; clamped so a lopsided digit (a "7") is never cut off.
+    top = min(max(round(SIDE / 2 - row), 0), SIDE - height)
+    left = min(max(round(SIDE / 2 - col), 0), SIDE - width)
+    field[top:top + height, left:left + width] = digit
+    return field
+
+
+def _check_size(width: int, height: int, name: str) -> None:
+    if width * height == 0:
+        raise DigitnetError(f"{name}: the image has no pixels ({width}x{height})")
+    if width * height > MAX_PIXELS:
+        raise DigitnetError(_too_large(name, f"{width}x{height}"))
+
+
+def _too_large(name: str, size: str = "") -> str:
+    pixels = f"{size} pixels, " if size else ""
+    return f"{name}: the image is too large ({pixels}limit {MAX_PIXELS // 1_000_000} megapixels); use a smaller one"
