@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
+import warnings
 import zlib
 
 import numpy as np
@@ -143,6 +144,22 @@ def test_scaling_the_digit_up_gives_nearly_the_same_input(digit, scale, offset):
     assert max(ink_box(large, level=0.0)) <= 21
 
 
+def test_a_thin_pen_still_gives_saturated_ink():
+    # A 2-pixel pen on a 600-pixel-tall digit averages down to faint grey; MNIST's strokes are 1.0.
+    thin = Image.new("L", (480, 720), 255)
+    ImageDraw.Draw(thin).line([(60, 60), (420, 60), (192, 660)], fill=0, width=2)
+    inputs = to_network_input(thin)
+    assert inputs.max() == 1.0
+    assert (inputs > 0.5).sum() >= 10
+
+
+def test_scaling_down_anti_aliases_the_edges():
+    # The drawing is pure black and white; scaled down to 20x20, its edges must blend into greys.
+    large = to_network_input(draw_digit("4", scale=3.0))
+    ink = large[large > 0]
+    assert ((ink > 0.05) & (ink < 0.95)).mean() > 0.2
+
+
 def test_dark_on_light_and_light_on_dark_give_the_same_input():
     dark_on_light = to_network_input(draw_digit("4", ink=0, paper=255))
     light_on_dark = to_network_input(draw_digit("4", ink=255, paper=0))
@@ -273,6 +290,11 @@ def test_blank_file_names_the_file(tmp_path):
         to_network_input(path)
 
 
+def test_the_size_limit_sits_below_pillows_own_bomb_warning():
+    # 7000x7000 is refused by digitnet's own limit, 10000x10000 by Pillow's warning turned error.
+    assert 1_000_000 < MAX_PIXELS < 7_000 * 7_000 < Image.MAX_IMAGE_PIXELS < 10_000 * 10_000
+
+
 def _truncated_png(path):
     data = png_bytes(draw_digit("7"))
     path.write_bytes(data[: len(data) // 2])
@@ -306,6 +328,16 @@ def test_bomb_made_by_pillow_is_refused(tmp_path):
     assert path.stat().st_size < 100_000
     with pytest.raises(DigitnetError, match="too large"):
         to_network_input(path)
+
+
+def test_a_bomb_gives_the_error_and_no_stray_warning(tmp_path):
+    path = tmp_path / "bomb.png"
+    path.write_bytes(png_claiming_size(10_000, 10_000))  # between Pillow's warning and error limits
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(DigitnetError, match="too large"):
+            to_network_input(path)
+    assert not [w for w in caught if issubclass(w.category, Image.DecompressionBombWarning)]
 
 
 def test_missing_file_and_directory_name_the_path(tmp_path):

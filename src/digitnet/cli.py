@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--learning-rate", type=float, default=defaults.learning_rate, help="step size")
     train.add_argument("--momentum", type=float, default=defaults.momentum, help="momentum, for --optimizer momentum")
     train.add_argument("--weight-decay", type=float, default=defaults.weight_decay, help="L2 penalty on the weights")
+    train.add_argument("--shift-pixels", type=int, default=defaults.shift_pixels,
+                       help="each epoch, move every training image by up to N pixels (0 turns it off): "
+                            "a digit moved a little is the same digit")
     train.add_argument("--seed", type=int, default=defaults.seed,
                        help="random seed for the initial weights and the shuffling; same seed, same model")
     train.add_argument("--data", metavar="DIR", help="folder of IDX files laid out like MNIST "
@@ -99,7 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--json", action="store_true", help="one JSON object per line")
 
     info = commands.add_parser("info", help="a model's layers, weight and bias counts, and training",
-                               description="Show a model's structure layer by layer and how it was trained.")
+                               description="Show a model's structure layer by layer, as the video counts it: each layer's "
+                                           "neurons and squish, its weight matrix W (one row per neuron of "
+                                           "the layer, one column per neuron of the layer before) and bias "
+                                           "vector b, and the total number of weights and biases (13,002 "
+                                           "for the video's 784-16-16-10). Then how it was trained: the "
+                                           "settings, epochs, validation and test accuracy, and the data.")
     _model_argument(info)
     return parser
 
@@ -115,7 +123,8 @@ def command_train(args) -> int:
 
     settings = TrainingSettings(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                                 optimizer=args.optimizer, momentum=args.momentum, cost=args.cost,
-                                weight_decay=args.weight_decay, seed=args.seed)
+                                weight_decay=args.weight_decay, shift_pixels=args.shift_pixels,
+                                seed=args.seed)
     out = Path(args.out)
     if not out.parent.is_dir():
         raise DigitnetError(f"{out}: folder {out.parent} does not exist; create it or choose another --out")

@@ -30,6 +30,7 @@ BLANK_CONTRAST = 0.1  # ink fainter than this (after removing the background) co
 NOISE_FLOOR = 0.1  # relative to the strongest ink: fainter specks (paper grain, JPEG noise) go to 0
 NOISE_SIGMAS = 5  # ink must also stand this many noise sigmas (measured on the border) above paper
 UNIFORM_SPREAD = 0.1  # colour spread under which a transparent image's alpha is its only content
+TOO_LARGE_HINT = f"give one of at most {MAX_PIXELS // 1_000_000} megapixels"
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601-2, as Pillow's convert("L")
 
 
@@ -44,10 +45,8 @@ def to_network_input(image) -> np.ndarray:
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     digit = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]  # crop to the ink's bounding box
     field = _center(_fit_in_box(digit))  # (28, 28)
-    peak = field.max()
-    if peak <= 0:
-        raise DigitnetError(f"{name}: the image is blank; draw a digit")
-    return (field / peak).reshape(-1)  # MNIST strokes saturate, so the brightest pixel is 1.0
+    # MNIST strokes saturate; a thin pen averages down to grey, so stretch the brightest to 1.0.
+    return (field / field.max()).reshape(-1)
 
 
 def load_image(image) -> np.ndarray:
@@ -67,7 +66,8 @@ def load_image(image) -> np.ndarray:
     if isinstance(image, (bytes, bytearray, memoryview)):
         return _decode(io.BytesIO(image), name)
     if isinstance(image, Image.Image):
-        return _from_pil(image, name)
+        with _reading(name):  # a lazily opened image decodes only now
+            return _from_array(_pixels_of(image, name), name)
     if isinstance(image, np.ndarray):
         return _from_array(image, name)
     raise DigitnetError(
@@ -105,9 +105,9 @@ def _reading(name: str):
         except DigitnetError:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise DigitnetError(_too_large(name)) from None
+            raise DigitnetError(f"{name}: the image is too large; {TOO_LARGE_HINT}") from None
         except UnidentifiedImageError:
-            raise DigitnetError(f"{name}: not an image Pillow can read; give a PNG, JPEG, BMP or GIF") from None
+            raise DigitnetError(f"{name}: not an image file; give a PNG, JPEG, BMP or GIF") from None
         except Exception as error:  # Pillow's decoders raise OSError, SyntaxError, struct.error, ...
             reason = (str(error).splitlines() or [type(error).__name__])[0]
             raise DigitnetError(f"{name}: damaged or unsupported image ({reason})") from None
@@ -119,14 +119,7 @@ def _decode(file, name: str) -> np.ndarray:
         raise DigitnetError(f"{name}: the file is empty (0 bytes); give a PNG, JPEG, BMP or GIF image")
     file.seek(0)
     with _reading(name), Image.open(file) as picture:  # an animated image opens at its first frame
-        pixels = _pixels_of(picture, name)
-    return _from_array(pixels, name)
-
-
-def _from_pil(picture: Image.Image, name: str) -> np.ndarray:
-    with _reading(name):  # a lazily opened image decodes only now
-        pixels = _pixels_of(picture, name)
-    return _from_array(pixels, name)
+        return _from_array(_pixels_of(picture, name), name)
 
 
 def _pixels_of(picture: Image.Image, name: str) -> np.ndarray:
@@ -222,8 +215,6 @@ def _fit_in_box(digit: np.ndarray) -> np.ndarray:
 def _center(digit: np.ndarray) -> np.ndarray:
     """Digit `(h, w)`, h, w <= 20 -> field `(28, 28)` with its centre of mass at (14, 14)."""
     field = np.zeros((SIDE, SIDE), dtype=np.float32)
-    if not digit.any():
-        return field
     row, col = center_of_mass(digit)
     height, width = digit.shape
     # Whole-pixel shift, as MNIST; clamped so a lopsided digit (a "7") is never cut off.
@@ -237,9 +228,4 @@ def _check_size(width: int, height: int, name: str) -> None:
     if width * height == 0:
         raise DigitnetError(f"{name}: the image has no pixels ({width}x{height})")
     if width * height > MAX_PIXELS:
-        raise DigitnetError(_too_large(name, f"{width}x{height}"))
-
-
-def _too_large(name: str, size: str = "") -> str:
-    pixels = f"{size} pixels, " if size else ""
-    return f"{name}: the image is too large ({pixels}limit {MAX_PIXELS // 1_000_000} megapixels); use a smaller one"
+        raise DigitnetError(f"{name}: the image is too large ({width}x{height}); {TOO_LARGE_HINT}")

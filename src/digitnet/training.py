@@ -97,6 +97,23 @@ def backprop(network: Network, inputs: np.ndarray, targets: np.ndarray, cost_nam
     return grad_weights, grad_biases, loss, outputs
 
 
+def shift_images(images: np.ndarray, rng: np.random.Generator, max_shift: int, side: int = 28) -> None:
+    """Move each image `(n, 784)` in place by a random (dy, dx) in [-max_shift, max_shift], filling
+    with background. A digit moved by a pixel is still the same digit: this teaches the network
+    that, and keeps it from memorising exact pixel positions. One numpy slice per shift, not per image."""
+    grid = images.reshape(len(images), side, side)
+    shifts = rng.integers(-max_shift, max_shift + 1, size=(len(images), 2))
+    for dy in range(-max_shift, max_shift + 1):
+        for dx in range(-max_shift, max_shift + 1):
+            chosen = np.flatnonzero((shifts[:, 0] == dy) & (shifts[:, 1] == dx))
+            if (dy == 0 and dx == 0) or not len(chosen):
+                continue
+            moved = np.zeros((len(chosen), side, side), images.dtype)
+            moved[:, max(dy, 0):side + min(dy, 0), max(dx, 0):side + min(dx, 0)] = \
+                grid[chosen, max(-dy, 0):side + min(-dy, 0), max(-dx, 0):side + min(-dx, 0)]
+            grid[chosen] = moved
+
+
 class Optimizer:
     """Updates parameters in place from their gradients. Subclasses define `update`."""
 
@@ -166,16 +183,18 @@ def make_optimizer(name: str, parameters: list[np.ndarray], learning_rate: float
 
 @dataclass(frozen=True)
 class TrainingSettings:
-    """How to learn. The defaults train the video's 784-16-16-10 network to about 96% in seconds."""
+    """How to learn. The defaults train the video's 784-16-16-10 network (softmax output) past 96%
+    test accuracy; they were chosen by trying learning rates, weight decay and shifts (see README)."""
 
     epochs: int = 30               # passes over the 50,000 training images
     batch_size: int = 32           # examples per gradient step (mini-batch)
-    learning_rate: float = 0.003   # step size eta at the start
+    learning_rate: float = 0.005   # step size eta at the start
     schedule: str = "cosine"       # "cosine": eta glides to ~0 by the last epoch; "constant"
     optimizer: str = "adam"        # "adam", "momentum" (SGD with momentum) or "sgd"
     momentum: float = 0.9          # mu, for optimizer="momentum"
     cost: str = "cross_entropy"    # "cross_entropy" or "quadratic" (the video's)
-    weight_decay: float = 0.0      # L2: adds weight_decay * w to each weight's gradient
+    weight_decay: float = 1e-4     # L2: adds weight_decay * w to each weight's gradient
+    shift_pixels: int = 1          # each epoch, move every training image by up to this many pixels
     seed: int = 0                  # shuffling order (and the network's initial weights in the CLI)
 
     def __post_init__(self):
@@ -188,6 +207,7 @@ class TrainingSettings:
             (0 <= self.momentum < 1, "momentum must be in [0, 1)"),
             (self.cost in COSTS, f"cost must be one of {', '.join(COSTS)}"),
             (np.isfinite(self.weight_decay) and self.weight_decay >= 0, "weight_decay must be >= 0"),
+            (isinstance(self.shift_pixels, int) and 0 <= self.shift_pixels <= 4, "shift_pixels must be 0-4"),
         ]
         for ok, message in checks:
             if not ok:
@@ -253,6 +273,8 @@ def train(network: Network, dataset: Dataset, settings: TrainingSettings = Train
             np.take(images, order, axis=0, out=shuffled_images)
             np.take(targets, order, axis=0, out=shuffled_targets)
             np.take(labels, order, out=shuffled_labels)
+            if settings.shift_pixels:
+                shift_images(shuffled_images, rng, settings.shift_pixels)
             total_loss, correct = 0.0, 0
             for index, start in enumerate(batches):
                 stop = start + settings.batch_size
