@@ -207,7 +207,7 @@ def command_predict(args) -> int:
             if args.json:
                 print(json.dumps({"file": name, "error": str(error)}))
             else:
-                print(f"{name}: error: {error}", file=sys.stderr)
+                print(f"digitnet predict: error: {error}", file=sys.stderr)
             continue
         probabilities = network.predict_probabilities(inputs[np.newaxis])[0].astype(float)
         digit = int(probabilities.argmax())

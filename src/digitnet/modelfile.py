@@ -62,6 +62,8 @@ def save_model(path: str | Path, network: Network, metadata: dict | None = None)
         raise DigitnetError(f"{path}: folder {path.parent} does not exist")
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
+        # mkstemp makes the file private (0600); a model is an ordinary file, so give it the usual mode.
+        os.chmod(temp_name, path.stat().st_mode & 0o777 if path.exists() else 0o644)
         with os.fdopen(fd, "wb") as temp:
             temp.write(blob)
             temp.flush()

@@ -20,6 +20,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Rectangle
+from matplotlib.ticker import MaxNLocator
 
 from .errors import DigitnetError
 from .evaluation import Evaluation
@@ -31,10 +32,11 @@ FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 # Inches (width, height) of each figure; times DPI gives the PNG's size in pixels.
 FIGURE_SIZES = {
     "weights": (9.0, 9.6), "weight_matrix": (10.0, 6.0), "training": (11.0, 4.5), "confusion": (8.0, 7.0),
-    "mistakes": (11.0, 8.0), "activations": (12.0, 6.5), "dream": (12.0, 5.4), "dream_one": (9.0, 4.5),
+    "mistakes": (11.0, 8.0), "activations": (12.0, 6.5), "dream": (11.0, 5.8), "dream_one": (9.0, 4.5),
     "noise": (12.0, 6.0), "explain": (13.0, 4.2), "comparison": (13.0, 5.5),
 }
 GREEN, RED, GREY, INK = "#2fc45a", "#e5383b", "#9aa0a6", "#222222"
+NIGHT, DIM = "#0b0d10", "#5f6670"  # the activations figure is drawn on black, like the video
 WEIGHT_COLORS = LinearSegmentedColormap.from_list(
     "digitnet_weights", [(0.0, "#ff4d4d"), (0.25, "#a31f1f"), (0.5, "#000000"), (0.75, "#1f9e3f"), (1.0, "#5cff8a")])
 
@@ -53,7 +55,7 @@ def save_figure(figure: Figure, path) -> Path:
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as temp:
-            figure.savefig(temp, format=fmt, dpi=DPI, facecolor="white", metadata={"Date": None} if fmt == "svg" else None)
+            figure.savefig(temp, format=fmt, dpi=DPI, metadata={"Date": None} if fmt == "svg" else None)
         os.replace(temp_name, path)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
@@ -184,16 +186,14 @@ def plot_training(history, path) -> Path:
                      label="training images (during the epoch)")
     accuracy_ax.plot(epochs, 100 * validation, "o-", color=GREEN, label="validation images (held out)")
     best = int(np.argmax(validation))
-    accuracy_ax.annotate(f"best {validation[best]:.2%}\n(epoch {epochs[best]:.0f})", (epochs[best], 100 * validation[best]),
-                         xytext=(0, -38), textcoords="offset points", ha="center", fontsize=9,
-                         arrowprops=dict(arrowstyle="->", color=INK))
+    accuracy_ax.axvline(epochs[best], color=GREEN, linestyle=":", linewidth=1.2,
+                        label=f"best: {validation[best]:.2%} at epoch {epochs[best]:.0f}")
     accuracy_ax.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy: share of right guesses")
     for ax in (loss_ax, accuracy_ax):
         ax.legend(loc="best")
         ax.grid(alpha=0.3)
         ax.spines[["top", "right"]].set_visible(False)
-        if len(epochs) <= 30:
-            ax.set_xticks(epochs)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     figure.suptitle("Learning, epoch by epoch", fontsize=14)
     return save_figure(figure, path)
 
@@ -249,7 +249,7 @@ def plot_mistakes(network: Network, images, labels, path, count: int = 24) -> Pa
     wrong = np.flatnonzero(guesses != labels)
     worst = wrong[np.argsort(-confidences[wrong], kind="stable")][:count]
     figure = _figure("mistakes")
-    columns = min(8, max(len(worst), 1))
+    columns = min(math.ceil(math.sqrt(1.4 * max(len(worst), 1))), max(len(worst), 1))
     rows = max(math.ceil(len(worst) / columns), 1)
     axes = figure.subplots(rows, columns, squeeze=False)
     for ax, index in zip(axes.flat, list(worst) + [None] * (rows * columns - len(worst))):
@@ -267,78 +267,74 @@ def plot_mistakes(network: Network, images, labels, path, count: int = 24) -> Pa
 # -- one input's cascade -----------------------------------------------------------------------------
 
 def plot_activations(network: Network, inputs, path) -> Path:
-    """The cascade for one image `(784,)`: the 28x28 input, each hidden layer's neurons lit by their
-    activation, the output neurons with bars, the brightest (the guess) in green. Lines between the
-    layers show each weight's push, weight x activation: green up, red down, thicker is stronger."""
+    """The cascade for one image `(784,)`, on black as in the video: the 28x28 input, each hidden
+    layer's neurons lit by their activation, the output neurons with bars, the brightest (the guess)
+    in green. Lines between layers show each weight's push, weight x activation: green up, red down,
+    thicker is stronger. Layers of more than 32 neurons are drawn as a strip of cells."""
     image = _check_inputs(network, inputs)
     activations = [a[0].astype(float) for a in network.trace(image[np.newaxis]).activations]
     guess = int(activations[-1].argmax())
     figure = _figure("activations")
+    figure.set_facecolor(NIGHT)
     ax = figure.subplots()
     ax.set_aspect("equal")
     ax.set_axis_off()
-    height, gap = 10.0, 3.4
-    side = 4.2
-    ax.imshow(image.reshape(28, 28), cmap="gray", vmin=0, vmax=1,
-              extent=(0, side, height / 2 - side / 2, height / 2 + side / 2))
-    ax.add_patch(Rectangle((0, height / 2 - side / 2), side, side, fill=False, edgecolor=GREY))
-    ax.text(side / 2, height / 2 - side / 2 - 0.5, f"input\n{image.size} pixels", ha="center", va="top", fontsize=10)
+    height, gap, side = 10.0, 3.4, 4.2  # drawing units: the column height, layer spacing, picture size
+    bottom = height / 2 - side / 2
+    ax.imshow(image.reshape(28, 28), cmap="gray", vmin=0, vmax=1, extent=(0, side, bottom, bottom + side))
+    ax.add_patch(Rectangle((0, bottom), side, side, fill=False, edgecolor=DIM))
+    ax.text(side / 2, bottom - 0.4, f"input\n{image.size} pixels", ha="center", va="top", fontsize=10, color="white")
     positions = []  # per layer after the input: (x, y of each neuron, radius), or None if drawn as a strip
     for l, a in enumerate(activations[1:], start=1):
-        x = side + gap * l
-        n = len(a)
-        brightness = a / max(a.max(), 1.0)  # relu may exceed 1
+        x, n = side + gap * l, len(a)
+        brightness = np.clip(a / max(a.max(), 1.0), 0, 1)  # relu may exceed 1
         is_output = l == len(activations) - 1
         if n <= 32:
             spacing = min(height / n, 0.85)
-            ys = height / 2 + spacing * ((n - 1) / 2 - np.arange(n))
+            ys = height / 2 + spacing * ((n - 1) / 2 - np.arange(n))  # (n,) top to bottom
             radius = spacing * 0.38
             for i, (y, value) in enumerate(zip(ys, brightness)):
-                edge = GREEN if is_output and i == guess else GREY
-                ax.add_patch(Circle((x, y), radius, facecolor=str(value), edgecolor=edge,
-                                    linewidth=2.5 if edge == GREEN else 0.8, zorder=3))
+                highlight = is_output and i == guess
+                ax.add_patch(Circle((x, y), radius, facecolor=str(value), edgecolor=GREEN if highlight else DIM,
+                                    linewidth=3 if highlight else 1, zorder=3))
             positions.append((x, ys, radius))
         else:
             ax.imshow(brightness[:, np.newaxis], cmap="gray", vmin=0, vmax=1, aspect="auto",
                       extent=(x - 0.25, x + 0.25, 0, height))
             positions.append(None)
-        ax.text(x, -0.3, f"{_layer_name(network, l)}\n{n} neurons", ha="center", va="top", fontsize=10)
-    # Input fan: faint lines from the picture's edge into every first-layer neuron.
-    if positions[0] is not None:
+        ax.text(x, -0.3, f"{_layer_name(network, l)}\n{n} neurons", ha="center", va="top", fontsize=10, color="white")
+    if positions[0] is not None:  # the input's fan: 784 weights into each first-layer neuron, hinted at
         x, ys, radius = positions[0]
-        starts = np.linspace(height / 2 - side / 2, height / 2 + side / 2, 5)
+        starts = np.linspace(bottom, bottom + side, 6)
         ax.add_collection(LineCollection([[(side, s), (x - radius, y)] for y in ys for s in starts],
-                                         colors=GREY, linewidths=0.3, alpha=0.35, zorder=1))
-    # Later layers: one line per weight, coloured by the sign of weight x activation.
+                                         colors=DIM, linewidths=0.4, alpha=0.5, zorder=1))
     for l in range(1, len(network.weights)):
         if positions[l - 1] is None or positions[l] is None:
             continue
         (x0, ys0, r0), (x1, ys1, r1) = positions[l - 1], positions[l]
-        push = network.weights[l].astype(float) * activations[l][np.newaxis, :]  # (n_out, n_in)
-        strength = np.abs(push) / (np.abs(push).max() or 1.0)
-        segments, colors, widths = [], [], []
-        for j in range(push.shape[0]):
-            for i in range(push.shape[1]):
-                segments.append([(x0 + r0, ys0[i]), (x1 - r1, ys1[j])])
-                colors.append((*((0.18, 0.77, 0.35) if push[j, i] > 0 else (0.90, 0.22, 0.23)), 0.1 + 0.8 * strength[j, i]))
-                widths.append(0.3 + 2.2 * strength[j, i])
-        ax.add_collection(LineCollection(segments, colors=colors, linewidths=widths, zorder=2))
-    # Output bars beside the output neurons.
+        push = network.weights[l].astype(float) * activations[l][np.newaxis, :]  # (n_out, n_in): w_ji a_i
+        strength = (np.abs(push) / (np.abs(push).max() or 1.0)).ravel()
+        targets, sources = np.divmod(np.arange(push.size), push.shape[1])
+        segments = np.stack([np.column_stack([np.full(push.size, x0 + r0), ys0[sources]]),
+                             np.column_stack([np.full(push.size, x1 - r1), ys1[targets]])], axis=1)
+        colors = np.where((push.ravel() > 0)[:, np.newaxis], [0.18, 0.77, 0.35], [0.90, 0.22, 0.23])
+        ax.add_collection(LineCollection(segments, colors=np.column_stack([colors, 0.08 + 0.85 * strength]),
+                                         linewidths=0.3 + 2.5 * strength, zorder=2))
     output_x = side + gap * (len(activations) - 1)
-    if positions[-1] is not None:
+    if positions[-1] is not None:  # bars beside the output neurons
         _, ys, radius = positions[-1]
         for d, (y, value) in enumerate(zip(ys, activations[-1])):
-            color = GREEN if d == guess else GREY
-            ax.text(output_x + radius + 0.25, y, str(d), va="center", fontsize=11,
+            color = GREEN if d == guess else DIM
+            ax.text(output_x + radius + 0.25, y, str(d), va="center", fontsize=12, color="white",
                     fontweight="bold" if d == guess else "normal")
-            ax.add_patch(Rectangle((output_x + radius + 0.8, y - 0.25), 3.0 * value, 0.5, color=color))
-            ax.text(output_x + radius + 0.9 + 3.0 * value, y, f"{value:.0%}", va="center", fontsize=8, color=INK)
+            ax.add_patch(Rectangle((output_x + radius + 0.8, y - 0.22), 3.0 * value, 0.44, color=color))
+            ax.text(output_x + radius + 0.9 + 3.0 * value, y, f"{value:.0%}", va="center", fontsize=8, color=GREY)
     ax.set_xlim(-0.2, output_x + 5.2)
-    ax.set_ylim(-1.6, height + 0.4)
+    ax.set_ylim(-1.6, height + 0.2)
     confidence = network.predict_probabilities(image[np.newaxis])[0, guess]
-    figure.suptitle(f"The network says {guess} ({confidence:.0%} sure)\n", fontsize=15)
-    ax.set_title("brightness = activation;  lines = weight x activation: green pushes up, red pushes down, "
-                 "thicker is stronger", fontsize=9, color="#555555")
+    figure.suptitle(f"The network says {guess} ({confidence:.0%} sure)", fontsize=16, color="white")
+    ax.set_title("brightness = activation;   lines = weight x activation: green pushes up, red pushes down, "
+                 "thicker is stronger", fontsize=9, color=GREY)
     return save_figure(figure, path)
 
 
@@ -360,16 +356,14 @@ def plot_dream(network: Network, path, digits=tuple(range(10)), steps: int = 300
         bars_ax.set_title(f"its outputs: {probabilities[0, digits[0]]:.1%} sure it is a {digits[0]}", fontsize=12)
     else:
         figure = _figure("dream")
-        axes = figure.subplots(2, len(digits), squeeze=False, height_ratios=[1.2, 1])
-        for k, d in enumerate(digits):
-            _show_image(axes[0, k], dreams[k], f"{d}: {probabilities[k, d]:.0%} sure",
-                        color=GREEN if outputs[k].argmax() == d else RED, fontsize=11)
-            _output_bars(axes[1, k], outputs[k], d, xlabel="")
-            axes[1, k].set_xticks([])
-            axes[1, k].tick_params(axis="y", labelsize=7, length=0)
-            for text in axes[1, k].texts:
-                text.set_visible(False)
-        axes[1, 0].set_ylabel("output neurons")
+        columns = min(len(digits), 5)
+        axes = figure.subplots(math.ceil(len(digits) / columns), columns, squeeze=False)
+        for ax in axes.flat[len(digits):]:
+            ax.set_axis_off()
+        for ax, k, d in zip(axes.flat, range(len(digits)), digits):
+            answer = int(outputs[k].argmax())
+            _show_image(ax, dreams[k], f"dream of {d}: {probabilities[k, d]:.1%} sure" if answer == d else
+                        f"dream of {d}: says {answer}", color=GREEN if answer == d else RED, fontsize=12)
     figure.suptitle("What the network wants to see: pixels climbed by gradient ascent to light one output neuron\n"
                     "(it is sure, yet these are not digits: it learned to separate digits, not to draw them)",
                     fontsize=12)
@@ -400,28 +394,33 @@ def plot_noise(network: Network, path, count: int = 8, seed: int = 0, samples: i
 
 
 def plot_explain(network: Network, inputs, path, digit: int | None = None) -> Path:
-    """Why the network answered as it did for one image `(784,)`: gradient x input maps
-    (insight.explain) for `digit` (default: its guess) and for its strongest rival, and the outputs."""
+    """Why the network answered as it did for one image `(784,)`: the gradient x input map
+    (insight.explain) for `digit` (default: its guess), the same map for "`digit` rather than
+    the strongest other output" (the difference of the two digits' maps), and the outputs."""
     image = _check_inputs(network, inputs)
     outputs = network.feedforward(image[np.newaxis])[0].astype(float)
-    digit = int(outputs.argmax()) if digit is None else int(digit)
-    rival = int(np.argsort(-outputs)[1 if outputs.argmax() == digit else 0])
-    maps = [explain(network, image, d).reshape(28, 28) for d in (digit, rival)]
+    guess = int(outputs.argmax())
+    digit = guess if digit is None else int(digit)
+    rival = int(next(d for d in np.argsort(-outputs) if d != digit))
+    evidence = explain(network, image, digit)
+    maps = [evidence, evidence - explain(network, image, rival)]
     limit = _symmetric_limit(np.array(maps))
     figure = _figure("explain")
     axes = figure.subplots(1, 4, width_ratios=[1, 1, 1, 1.1])
     _show_image(axes[0], image, "the input", fontsize=12)
-    for ax, d, saliency in zip(axes[1:3], (digit, rival), maps):
-        shown = ax.imshow(saliency, cmap=WEIGHT_COLORS, vmin=-limit, vmax=limit)
-        ax.contour(image.reshape(28, 28), levels=[0.5], colors="white", linewidths=0.6, alpha=0.5)
+    titles = [f"evidence for {digit}" + (" (its answer)" if digit == guess else ""),
+              f"{digit} rather than {rival} (runner-up)" if digit == guess else f"{digit} rather than {rival}"]
+    for ax, title, saliency in zip(axes[1:3], titles, maps):
+        shown = ax.imshow(saliency.reshape(28, 28), cmap=WEIGHT_COLORS, vmin=-limit, vmax=limit)
+        ax.contour(image.reshape(28, 28), levels=[0.5], colors="white", linewidths=0.6, alpha=0.4)
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.set_title(f"evidence for {d}" + (" (the answer)" if d == outputs.argmax() else " (the rival)"), fontsize=12)
+        ax.set_title(title, fontsize=12)
     figure.colorbar(shown, ax=axes[1:3], location="bottom", shrink=0.7,
-                    label="pixel x its gradient: green pushed the output up, red pushed it down")
-    _output_bars(axes[3], outputs, int(outputs.argmax()))
-    axes[3].set_title("the outputs", fontsize=12)
-    figure.suptitle(f"Why {int(outputs.argmax())}? Which inked pixels raised or lowered each output's weighted sum",
+                    label="pixel x gradient of the weighted sum: green pushed it up, red pushed it down")
+    _output_bars(axes[3], outputs, guess)
+    axes[3].set_title(f"the outputs: it says {guess}", fontsize=12)
+    figure.suptitle(f"Why {digit}? Which inked pixels raised (green) or lowered (red) output neuron {digit}",
                     fontsize=13)
     return save_figure(figure, path)
 
@@ -440,9 +439,7 @@ def plot_comparison(rows, path) -> Path:
     curves_ax.grid(alpha=0.3)
     curves_ax.legend(loc="lower right")
     curves_ax.spines[["top", "right"]].set_visible(False)
-    epochs = max(len(row.validation_curve) for row in rows)
-    if epochs <= 30:
-        curves_ax.set_xticks(range(1, epochs + 1))
+    curves_ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     table_ax.set_axis_off()
     best = max(row.test_accuracy for row in rows)
     cells = [[row.name, f"{row.parameter_count:,}", f"{row.test_accuracy:.2%}", f"{row.training_seconds:.1f} s"]
