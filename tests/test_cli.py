@@ -118,3 +118,33 @@ def test_help_teaches(command):
 def test_main_help_speaks_the_videos_words():
     result = run("--help")
     assert "784" in result.stdout and "sigmoid" in result.stdout and "brightest" in result.stdout
+
+
+@pytest.mark.parametrize("args", [["plot", "weights"], ["plot", "weights", "--layer", "2"], ["plot", "training"],
+                                  ["plot", "confusion"], ["plot", "mistakes", "--count", "6"], ["plot", "noise"],
+                                  ["dream", "4"]])
+def test_picture_commands_write_pictures(tmp_path, args):
+    out = tmp_path / "picture.png"
+    result = run(*args, "--out", str(out))
+    assert result.stdout.strip() == f"wrote {out}"
+    with Image.open(out) as picture:
+        assert picture.width > 300 and np.asarray(picture.convert("L")).std() > 10
+
+
+def test_pictures_of_a_users_image(tmp_path):
+    seven = mnist_png(tmp_path / "seven.png", 0, invert=True)
+    for args in (["plot", "activations", str(seven)], ["explain", str(seven)]):
+        out = tmp_path / f"{args[-2] if args[0] == 'plot' else 'explain'}.svg"
+        run(*args, "--out", str(out))
+        assert out.read_text().lstrip().startswith("<?xml")
+    result = run("plot", "activations", str(tmp_path / "missing.png"), check=False)
+    assert result.returncode == 1 and "missing.png" in result.stderr
+
+
+def test_compare_trains_structures_side_by_side(tmp_path):
+    folder = write_idx_set(tmp_path / "small", n_train=10_300, n_test=50)
+    out = tmp_path / "compare.png"
+    result = run("compare", "--epochs", "1", "--data", str(folder), "--out", str(out))
+    for name in ("16-16 sigmoid", "16-16 ReLU", "30 sigmoid", "100 sigmoid", "300-100 ReLU"):
+        assert name in result.stdout
+    assert out.exists() and f"wrote {out}" in result.stdout

@@ -28,6 +28,10 @@ examples:
   digitnet evaluate model.safetensors accuracy per digit and the confusion matrix
   digitnet predict my_digit.png       what the shipped model sees in your image
   digitnet info                       the shipped model's layers and training
+  digitnet serve --open               draw a digit in your browser and watch the network think
+  digitnet plot weights               each hidden neuron's weights as a 28x28 picture
+  digitnet dream 3                    the input that excites the "3" neuron most
+  digitnet compare                    16-16 against other structures, side by side
 
 run `digitnet COMMAND --help` for each command's options.
 """
@@ -109,7 +113,89 @@ def build_parser() -> argparse.ArgumentParser:
                                            "for the video's 784-16-16-10). Then how it was trained: the "
                                            "settings, epochs, validation and test accuracy, and the data.")
     _model_argument(info)
+
+    serve = commands.add_parser(
+        "serve", help="open the explorer: draw a digit and watch the network think",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Start a local web page where you draw a digit and watch it light up the network layer "
+                    "by layer, as in the video: the 28x28 input the network sees, each hidden neuron's "
+                    "brightness, the strongest green (positive) and red (negative) connections, the 10 "
+                    "outputs. Click a neuron for its weights, bias, weighted sum and activation; open the "
+                    "matrix view for W a + b with the real numbers. Everything is served locally, offline.")
+    serve.add_argument("--model", metavar="FILE", help="model file (default: the shipped one)")
+    serve.add_argument("--models-dir", metavar="DIR", help="folder of .safetensors models to switch between in the page")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback: only this computer)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
+    serve.add_argument("--open", action="store_true", help="open the page in your web browser")
+    _add_picture_commands(commands)
     return parser
+
+
+PLOTS = {
+    "weights": "each first-layer neuron's 784 weights as a 28x28 picture (green +, red -), with its bias; "
+               "--layer 1 or deeper: that layer's weight matrix as a heatmap",
+    "training": "loss and train/validation accuracy per epoch, from the history saved in the model",
+    "confusion": "the confusion matrix on the 10,000 test images",
+    "mistakes": "the test images the network gets wrong most confidently, with truth and guess",
+    "activations": "the cascade for one IMAGE: the 28x28 input, each hidden layer lighting up, the outputs",
+    "noise": "random noise in, a digit out: the network has no way to say 'not a digit'",
+}
+
+
+def _add_picture_commands(commands) -> None:
+    def output_option(parser, default):
+        parser.add_argument("--out", default=default, metavar="FILE",
+                            help=f"picture to write; .png, .svg or .pdf (default: {default})")
+
+    plot = commands.add_parser("plot", help="pictures of what the network learned (PNG or SVG)",
+                               description="Draw what is inside a model. " + " ".join(
+                                   f"{name}: {text}." for name, text in PLOTS.items()))
+    kinds = plot.add_subparsers(dest="plot", metavar="PICTURE", required=True)
+    for name, text in PLOTS.items():
+        kind = kinds.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        _model_argument(kind)
+        if name == "activations":
+            kind.add_argument("image", metavar="IMAGE", help="an image of a digit (PNG, JPEG, BMP, GIF)")
+        if name == "weights":
+            kind.add_argument("--layer", type=int, default=0,
+                              help="0: the first hidden layer's pictures (default); 1, 2, ...: deeper matrices")
+        if name == "mistakes":
+            kind.add_argument("--count", type=int, default=24, help="how many mistakes to show (default: 24)")
+        output_option(kind, f"{name}.png")
+
+    dream = commands.add_parser(
+        "dream", help="the input that most excites one output neuron",
+        description="Ask the network what it thinks a DIGIT looks like: start from faint noise and climb the "
+                    "gradient of that output neuron's weighted sum with respect to the 784 input pixels "
+                    "(with a small penalty keeping the pixels modest). The answer is rarely a digit a person "
+                    "would draw, which says something about what the hidden layers really learned.")
+    dream.add_argument("digit", type=int, choices=range(10), metavar="DIGIT", help="0-9")
+    _model_argument(dream)
+    dream.add_argument("--steps", type=int, default=300, help="gradient ascent steps (default: 300)")
+    output_option(dream, "dream.png")
+
+    explain = commands.add_parser(
+        "explain", help="which pixels pushed the answer up or down",
+        description="For one IMAGE, color each pixel by gradient x input: green where the ink pushed the "
+                    "guessed digit's output up, red where it pushed it down; and the same for the guess "
+                    "against the runner-up.")
+    explain.add_argument("image", metavar="IMAGE", help="an image of a digit (PNG, JPEG, BMP, GIF)")
+    _model_argument(explain)
+    explain.add_argument("--digit", type=int, choices=range(10), metavar="DIGIT",
+                         help="explain this digit's output instead of the guess")
+    output_option(explain, "explain.png")
+
+    compare = commands.add_parser(
+        "compare", help="train several structures side by side and compare them",
+        description="The video chose two hidden layers of 16 'somewhat arbitrarily'. This trains the video's "
+                    "16-16 sigmoid network, 16-16 ReLU, 30 hidden, 100 hidden and 300-100 on the same data "
+                    "with the same seed and settings, in parallel processes, then prints test accuracy, "
+                    "weights and biases and training time, and draws their validation curves.")
+    compare.add_argument("--epochs", type=int, default=10, help="epochs for each structure (default: 10)")
+    compare.add_argument("--jobs", type=int, default=2, help="parallel trainings (default: 2, one per core)")
+    compare.add_argument("--seed", type=int, default=0, help="the one seed all structures share (default: 0)")
+    compare.add_argument("--data", metavar="DIR", help="IDX folder laid out like MNIST (default: shipped MNIST)")
+    output_option(compare, "compare.png")
 
 
 def command_train(args) -> int:
@@ -250,7 +336,81 @@ def command_info(args) -> int:
     return 0
 
 
-COMMANDS = {"train": command_train, "evaluate": command_evaluate, "predict": command_predict, "info": command_info}
+def command_plot(args) -> int:
+    from . import plots
+
+    if args.plot == "activations":
+        from .preprocess import to_network_input
+        inputs = to_network_input(Path(args.image))  # read before the model, so a bad image fails first
+    model = _load(args.model)
+    network = model.network
+    if args.plot in ("confusion", "mistakes"):
+        from .data import load_dataset
+        from .evaluation import evaluate
+        mnist = load_dataset()
+    if args.plot == "weights":
+        path = plots.plot_weights(network, args.out, layer=args.layer)
+    elif args.plot == "training":
+        path = plots.plot_training(model.metadata.get("history") or [], args.out)
+    elif args.plot == "confusion":
+        path = plots.plot_confusion(evaluate(network, mnist.test_images, mnist.test_labels), args.out)
+    elif args.plot == "mistakes":
+        path = plots.plot_mistakes(network, mnist.test_images, mnist.test_labels, args.out, count=args.count)
+    elif args.plot == "activations":
+        path = plots.plot_activations(network, inputs, args.out)
+    else:
+        path = plots.plot_noise(network, args.out)
+    print(f"wrote {path}")
+    return 0
+
+
+def command_dream(args) -> int:
+    from .plots import plot_dream
+
+    print(f"wrote {plot_dream(_load(args.model).network, args.out, digits=args.digit, steps=args.steps)}")
+    return 0
+
+
+def command_explain(args) -> int:
+    from .plots import plot_explain
+    from .preprocess import to_network_input
+
+    inputs = to_network_input(Path(args.image))
+    print(f"wrote {plot_explain(_load(args.model).network, inputs, args.out, digit=args.digit)}")
+    return 0
+
+
+def command_compare(args) -> int:
+    from dataclasses import replace
+
+    from tqdm import tqdm
+
+    from .compare import DEFAULT_SETTINGS, DEFAULT_STRUCTURES, compare, comparison_table
+    from .plots import plot_comparison
+
+    settings = replace(DEFAULT_SETTINGS, epochs=args.epochs, seed=args.seed)
+    print(f"training {len(DEFAULT_STRUCTURES)} structures for {args.epochs} epochs each, "
+          f"{args.jobs} at a time...", file=sys.stderr)
+    with tqdm(total=len(DEFAULT_STRUCTURES), unit="network", file=sys.stderr) as bar:
+        def on_done(row):
+            bar.update(1)
+            tqdm.write(f"  {row.name}: {row.test_accuracy:.2%} test accuracy", file=sys.stderr)
+        rows = compare(DEFAULT_STRUCTURES, settings, dataset=args.data, n_jobs=args.jobs, on_done=on_done)
+    print(comparison_table(rows))
+    print(f"wrote {plot_comparison(rows, args.out)}")
+    return 0
+
+
+def command_serve(args) -> int:
+    from .web.server import serve
+
+    serve(args.model, host=args.host, port=args.port, open_browser=args.open, models_dir=args.models_dir)
+    return 0
+
+
+COMMANDS = {"train": command_train, "evaluate": command_evaluate, "predict": command_predict, "info": command_info,
+            "serve": command_serve, "plot": command_plot, "dream": command_dream, "explain": command_explain,
+            "compare": command_compare}
 
 
 def main(argv=None) -> int:

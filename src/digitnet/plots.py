@@ -4,7 +4,7 @@ Every `plot_*` function draws one figure, writes it to `path` (PNG, SVG or PDF, 
 file's suffix; written atomically) and returns the path as a `Path`. Figures are built as
 `matplotlib.figure.Figure` objects, never through pyplot, so there is no global state and no window.
 
-Colours follow the video: weights are green where positive, red where negative and black at zero,
+Colors follow the video: weights are green where positive, red where negative and black at zero,
 on limits symmetric around zero; pixel brightness is grey from black (0.0) to white (1.0).
 """
 
@@ -56,6 +56,7 @@ def save_figure(figure: Figure, path) -> Path:
     try:
         with os.fdopen(fd, "wb") as temp:
             figure.savefig(temp, format=fmt, dpi=DPI, metadata={"Date": None} if fmt == "svg" else None)
+        os.chmod(temp_name, 0o644)  # mkstemp makes it private; a picture is for sharing
         os.replace(temp_name, path)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
@@ -106,6 +107,7 @@ def _check_inputs(network: Network, inputs) -> np.ndarray:
 
 
 def _layer_name(network: Network, l: int) -> str:
+    """Layer l by the video's names: "input", "hidden layer 1", ..., "output"."""
     return "input" if l == 0 else "output" if l == len(network.layer_sizes) - 1 else f"hidden layer {l}"
 
 
@@ -128,6 +130,7 @@ def plot_weights(network: Network, path, layer: int = 0, max_neurons: int = 64) 
     columns = math.ceil(math.sqrt(shown))
     rows = math.ceil(shown / columns)
     limit = _symmetric_limit(weights[:shown])
+    target = _layer_name(network, 1)
     figure = _figure("weights")
     axes = figure.subplots(rows, columns, squeeze=False)
     fontsize = 10 if columns <= 5 else 7
@@ -135,11 +138,13 @@ def plot_weights(network: Network, path, layer: int = 0, max_neurons: int = 64) 
         ax.set_axis_off()
         if i < shown:
             image = ax.imshow(weights[i].reshape(side, side), cmap=WEIGHT_COLORS, vmin=-limit, vmax=limit)
-            ax.set_title(f"neuron {i + 1}   bias {biases[i]:+.2f}", fontsize=fontsize)
+            name = f"digit {i}" if target == "output" else f"neuron {i + 1}" if columns <= 5 else f"{i + 1}:"
+            ax.set_title(f"{name}  bias {biases[i]:+.2f}", fontsize=fontsize)
     colorbar = figure.colorbar(image, ax=axes, location="bottom", shrink=0.6, aspect=40, pad=0.02)
     colorbar.set_label("weight from that pixel: green positive, red negative, black zero")
     more = f" (first {shown} of {len(weights)})" if shown < len(weights) else ""
-    figure.suptitle(f"What each neuron of hidden layer 1 looks for{more}\n"
+    layer_words = "the output layer" if target == "output" else target
+    figure.suptitle(f"What each neuron of {layer_words} looks for{more}\n"
                     "its 784 incoming weights, drawn where their pixels are", fontsize=14)
     return save_figure(figure, path)
 
@@ -223,13 +228,18 @@ def plot_confusion(evaluation_or_confusion, path) -> Path:
             ax.text(guess, true, f"{count:,}" if count else "·", ha="center", va="center", fontsize=9,
                     color="white" if dark else INK, fontweight="bold" if true == guess else "normal")
         ax.text(n - 0.3, true, f"{evaluation.per_digit_accuracy[true]:.1%}", va="center", fontsize=9, color=INK)
-    ax.text(n - 0.3, -0.8, "right", fontsize=9, color=INK, fontweight="bold")
+    ax.text(n - 0.3, -0.75, "correct", fontsize=9, color=INK, fontweight="bold")
+    ax.set_xticks(np.arange(-0.5, n), minor=True)
+    ax.set_yticks(np.arange(-0.5, n), minor=True)
+    ax.grid(which="minor", color="white", linewidth=2)
+    ax.tick_params(which="minor", length=0)
     ax.set_xticks(range(n))
     ax.set_yticks(range(n))
     ax.xaxis.set_ticks_position("top")
     ax.xaxis.set_label_position("top")
     ax.set_xlim(-0.5, n + 0.6)
-    ax.set(xlabel="the network's guess", ylabel="true digit")
+    ax.set_xlabel("the network's guess", labelpad=8)
+    ax.set_ylabel("true digit")
     for spine in ax.spines.values():
         spine.set_visible(False)
     ax.set_title(f"Confusion matrix: {evaluation.accuracy:.2%} right on {evaluation.count:,} images "
@@ -241,7 +251,8 @@ def plot_mistakes(network: Network, images, labels, path, count: int = 24) -> Pa
     """The `count` wrong answers the network was most sure of. images `(n, 784)`, labels `(n,)`."""
     images, labels = np.asarray(images), np.asarray(labels)
     if images.ndim != 2 or images.shape[1] != network.layer_sizes[0] or labels.shape != (len(images),):
-        raise DigitnetError(f"images {images.shape} and labels {labels.shape}: need (n, {network.layer_sizes[0]}) and (n,)")
+        raise DigitnetError(f"images {images.shape} and labels {labels.shape}: "
+                            f"need (n, {network.layer_sizes[0]}) and (n,)")
     probabilities = np.concatenate([network.predict_probabilities(images[i:i + 10_000])
                                     for i in range(0, len(images), 10_000)]) if len(images) else np.zeros((0, 10))
     guesses = probabilities.argmax(axis=1)
@@ -329,6 +340,7 @@ def plot_activations(network: Network, inputs, path) -> Path:
                     fontweight="bold" if d == guess else "normal")
             ax.add_patch(Rectangle((output_x + radius + 0.8, y - 0.22), 3.0 * value, 0.44, color=color))
             ax.text(output_x + radius + 0.9 + 3.0 * value, y, f"{value:.0%}", va="center", fontsize=8, color=GREY)
+    ax.set_aspect("equal")  # again: a wide layer's strip (imshow, aspect="auto") would have unset it
     ax.set_xlim(-0.2, output_x + 5.2)
     ax.set_ylim(-1.6, height + 0.2)
     confidence = network.predict_probabilities(image[np.newaxis])[0, guess]
@@ -345,6 +357,8 @@ def plot_dream(network: Network, path, digits=tuple(range(10)), steps: int = 300
     """What the network thinks each of `digits` looks like (insight.dream), with its outputs for it.
     One digit: the dream large beside its output bars; several: a row of dreams over their outputs."""
     digits = [int(d) for d in np.atleast_1d(digits)]
+    if not digits:
+        raise DigitnetError("dream: name at least one digit to dream of")
     dreams = np.array([dream(network, d, steps, learning_rate, penalty, seed) for d in digits])  # (k, 784)
     outputs = network.feedforward(dreams).astype(float)  # (k, 10)
     probabilities = network.predict_probabilities(dreams).astype(float)
@@ -373,6 +387,8 @@ def plot_dream(network: Network, path, digits=tuple(range(10)), steps: int = 300
 def plot_noise(network: Network, path, count: int = 8, seed: int = 0, samples: int = 1000) -> Path:
     """Random-noise images and the network's answers (insight.noise_answers): the first `count`
     pictured, and how `samples` noise images spread over the ten digits."""
+    if not 1 <= count <= 16:
+        raise DigitnetError(f"count {count}: show between 1 and 16 noise images")
     answers = noise_answers(network, max(count, samples), seed)
     figure = _figure("noise")
     grid = figure.add_gridspec(2, count, height_ratios=[1, 1.1])
@@ -431,30 +447,39 @@ def plot_comparison(rows, path) -> Path:
     if not rows:
         raise DigitnetError("nothing to plot: the comparison has no rows")
     figure = _figure("comparison")
-    curves_ax, table_ax = figure.subplots(1, 2, width_ratios=[1.2, 1])
+    curves_ax, table_ax = figure.subplots(1, 2, width_ratios=[1.15, 1])
+    colors = []
     for row in rows:
         curve = 100 * np.asarray(row.validation_curve, dtype=float)
-        curves_ax.plot(np.arange(1, len(curve) + 1), curve, "o-", label=row.name, markersize=4)
-    curves_ax.set(xlabel="epoch", ylabel="validation accuracy (%)", title="Validation accuracy while learning")
+        (line,) = curves_ax.plot(np.arange(1, len(curve) + 1), curve, "o-", label=row.name, markersize=4)
+        colors.append(line.get_color())
+    curves_ax.set(xlabel="epoch", ylabel="validation accuracy (%)",
+                  title="Validation accuracy while learning (colors as in the table)")
     curves_ax.grid(alpha=0.3)
-    curves_ax.legend(loc="lower right")
     curves_ax.spines[["top", "right"]].set_visible(False)
     curves_ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     table_ax.set_axis_off()
     best = max(row.test_accuracy for row in rows)
+    height = min(0.9, 0.1 * (len(rows) + 1.5))  # of the table, in axes fractions: ~0.1 per line
     cells = [[row.name, f"{row.parameter_count:,}", f"{row.test_accuracy:.2%}", f"{row.training_seconds:.1f} s"]
              for row in rows]
-    table = table_ax.table(cellText=cells, colLabels=["structure", "weights + biases", "test accuracy", "training"],
-                           loc="center", cellLoc="right", colLoc="right", colWidths=[0.42, 0.22, 0.2, 0.16])
+    labels = ["structure", "weights\n& biases", "test\naccuracy", "training\ntime"]
+    table = table_ax.table(cellText=cells, colLabels=labels, cellLoc="right", colWidths=[0.46, 0.2, 0.18, 0.16],
+                           bbox=[0, 0.93 - height, 1, height])
     table.auto_set_font_size(False)
     table.set_fontsize(10)
-    table.scale(1, 1.8)
     for (r, c), cell in table.get_celld().items():
         cell.set_edgecolor("#dddddd")
+        if c == 0:
+            cell.set_text_props(ha="left")
+            cell.PAD = 0.03
         if r == 0:
             cell.set_text_props(fontweight="bold")
-        elif rows[r - 1].test_accuracy == best:
-            cell.set_facecolor("#dcf5e3")
-    table_ax.set_title("On the 10,000 test images", fontsize=12)
+        else:
+            if c == 0:
+                cell.set_text_props(color=colors[r - 1], fontweight="bold")
+            if rows[r - 1].test_accuracy == best:
+                cell.set_facecolor("#dcf5e3")
+    table_ax.set_title("Measured on the test images", fontsize=12)
     figure.suptitle("Same data, same seed, same training: which network structure learns best?", fontsize=14)
     return save_figure(figure, path)
