@@ -9,7 +9,6 @@ Images come out as float32 rows of pixel brightness in [0, 1]: `(n, 784)`; label
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import zlib
 from dataclasses import dataclass

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import math
 import re
 import threading
+import time
 import webbrowser
 from importlib import resources
 from pathlib import Path
@@ -30,6 +32,7 @@ import numpy as np
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from PIL import Image
 
 from ..errors import DigitnetError
 from ..modelfile import Model, default_model_path, load_model
@@ -38,6 +41,7 @@ from .schemas import (EpochRecord, Example, Examples, Layer, ModelInfo, Neuron, 
                       PredictRequest, SelectModelRequest, TrainingSummary)
 
 MAX_BODY_BYTES = 2 * 1024 * 1024  # a 280x280 canvas PNG is ~10 kB; 2 MB leaves room for a photo
+MAX_DRAWING_PIXELS = 16_000_000  # a 4000x4000 picture; a small PNG can declare far more and stall a request
 MAX_EXAMPLES = 100
 MEDIA_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png"}
@@ -175,28 +179,35 @@ def create_app(model_path: str | Path | None = None, models_dir: str | Path | No
 
 def serve(model_path: str | Path | None = None, host: str = "127.0.0.1", port: int = 8000,
           open_browser: bool = False, models_dir: str | Path | None = None) -> None:
-    """Run the explorer with uvicorn until Ctrl-C; prints its address (and opens it if asked)."""
+    """Run the explorer with uvicorn until Ctrl-C.
+
+    Once it listens, prints its address (and opens it in a browser if `open_browser`). A bad model
+    or models folder, or a port it cannot listen on, raises DigitnetError.
+    """
     import uvicorn
 
     app = create_app(model_path, models_dir)
     shown_host = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, f"[{host}]" if ":" in host else host)
     url = f"http://{shown_host}:{port}/"
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
-    if open_browser:
-        threading.Thread(target=_open_when_started, args=(server, url), daemon=True).start()
-    print(f"digitnet explorer: {url}  (Ctrl-C to stop)", flush=True)
+    threading.Thread(target=_announce, args=(server, url, open_browser), daemon=True).start()
     try:
         server.run()
     except SystemExit:  # uvicorn exits this way when it cannot listen
         raise DigitnetError(f"cannot listen on {host}:{port} (is the port in use? try another --port)") from None
 
 
-def _open_when_started(server, url: str) -> None:
-    for _ in range(100):
+def _announce(server, url: str, open_browser: bool) -> None:
+    """Wait (up to a minute) for the server to listen, then say where; a failed start says nothing."""
+    for _ in range(600):
         if server.started:
-            webbrowser.open(url)
+            print(f"digitnet explorer: {url}  (Ctrl-C to stop)", flush=True)
+            if open_browser:
+                webbrowser.open(url)
             return
-        threading.Event().wait(0.1)
+        if server.should_exit:
+            return
+        time.sleep(0.1)
 
 
 class BodySizeLimit:
@@ -285,7 +296,20 @@ def _network_input(request: PredictRequest) -> np.ndarray:
     except (binascii.Error, ValueError):
         raise HTTPException(422, "image: not valid base64 (send a data URL such as canvas.toDataURL('image/png') gives)") \
             from None
+    _check_image_size(data)
     return to_network_input(data)  # the CLI's code path; a blank drawing raises DigitnetError -> 422
+
+
+def _check_image_size(data: bytes) -> None:
+    """Refuse a picture with too many pixels from its header alone, before decoding anything."""
+    try:
+        with Image.open(io.BytesIO(data)) as picture:
+            width, height = picture.size
+    except Exception:  # not an image Pillow knows: to_network_input explains that in its own words
+        return
+    if width * height > MAX_DRAWING_PIXELS:
+        raise HTTPException(413, f"image: {width}x{height} pixels is too large for the explorer "
+                                 f"(limit {MAX_DRAWING_PIXELS // 1_000_000} megapixels); send a smaller picture")
 
 
 def _check_layer(network, layer: int) -> int:
@@ -307,24 +331,20 @@ def _numbers(values: np.ndarray) -> list[float]:
 
 
 def _choose_examples(labels: np.ndarray, guesses: np.ndarray, count: int, start: int) -> list[int]:
-    """`count` test indices from `start` on: every digit in turn, and one in four the model gets wrong."""
-    order = np.roll(np.arange(len(labels)), -start)
-    wrong = [int(i) for i in order if labels[i] != guesses[i]]
-    n_wrong = min(len(wrong), max(1, count // 4))
-    right_by_digit = {d: iter(int(i) for i in order if labels[i] == d and guesses[i] == d) for d in range(10)}
-    chosen, wrong_iter = [], iter(wrong[:n_wrong])
-    digit, misses = 0, 0
-    while len(chosen) < count and misses < 10:
-        if len(chosen) % 4 == 3 and (index := next(wrong_iter, None)) is not None:
-            chosen.append(index)
-            continue
-        index = next(right_by_digit[digit % 10], None)
-        digit += 1
-        misses = misses + 1 if index is None else 0
-        if index is not None:
-            chosen.append(index)
-    chosen.extend(i for i in wrong_iter if len(chosen) < count)
-    return chosen[:count]
+    """`count` test indices from `start` on: the digits 0-9 in turn, and every fourth one the model gets wrong."""
+    order = np.roll(np.arange(len(labels)), -start)  # (n,) test indices, from `start`, wrapping around
+    right = labels[order] == guesses[order]
+    wrong = iter(order[~right][:max(1, count // 4)].tolist())
+    right_by_digit = [iter(order[right & (labels[order] == d)].tolist()) for d in range(10)]
+    chosen, digit = [], 0
+    while len(chosen) < count and digit < count + 10 * count:
+        pick = next(wrong, None) if len(chosen) % 4 == 3 else None
+        if pick is None:
+            pick = next(right_by_digit[digit % 10], None)
+            digit += 1
+        if pick is not None:
+            chosen.append(pick)
+    return chosen
 
 
 def _model_info(model: Model, files: list[str] | None) -> ModelInfo:

@@ -7,7 +7,7 @@ const SIDE = 28;
 const SVG = "http://www.w3.org/2000/svg";
 
 const SQUISHES = {
-  sigmoid: { name: "σ(z) = 1 / (1 + e^−z)", f: (z) => 1 / (1 + Math.exp(-z)), range: [0, 1] },
+  sigmoid: { name: "σ(z) = 1 / (1 + e⁻ᶻ)", f: (z) => 1 / (1 + Math.exp(-z)), range: [0, 1] },
   tanh: { name: "tanh(z)", f: Math.tanh, range: [-1, 1] },
   relu: { name: "ReLU(z) = max(0, z)", f: (z) => Math.max(0, z), range: null },
 };
@@ -71,7 +71,7 @@ export class Inspector {
     this.drawCurve(n, z, a, p);
     const nIn = n.weights.length;
     const isPicture = nIn === SIDE * SIDE;
-    this.$("weights-title").textContent = `Incoming weights: ${nIn} from the ${this.layerNames[n.layer - 1].toLowerCase()}`;
+    this.$("weights-title").textContent = `Incoming weights: ${nIn} from ${n.layer === 1 ? "the input pixels" : this.layerNames[n.layer - 1].toLowerCase()}`;
     this.$("picture-block").hidden = !isPicture;
     this.$("bars-block").hidden = isPicture;
     if (isPicture) this.paintPicture(n.weights, p ? p.input : null);
@@ -169,11 +169,18 @@ export class Inspector {
     ctx.arc(px, py, 5.5, 0, 2 * Math.PI);
     ctx.fillStyle = YELLOW;
     ctx.fill();
-    ctx.fillStyle = TEXT;
+    // The label, on a dark patch so the axes do not run through it.
+    const label = `z = ${fmt(z, 2)}, a = ${fmt(a, 2)}`;
     ctx.font = `11px ${FONT}`;
-    ctx.textAlign = px > width * 0.6 ? "right" : "left";
-    ctx.textBaseline = "bottom";
-    ctx.fillText(`z = ${fmt(z, 2)}, a = ${fmt(a, 2)}`, px + (px > width * 0.6 ? -9 : 9), py - 4 < 14 ? py + 16 : py - 4);
+    const textWidth = ctx.measureText(label).width;
+    const left = px > width * 0.6 ? px - 9 - textWidth : px + 9;
+    const baseline = py < 34 ? py + 20 : py - 8;
+    ctx.fillStyle = "rgba(17, 21, 28, 0.85)";
+    ctx.fillRect(left - 3, baseline - 12, textWidth + 6, 16);
+    ctx.fillStyle = TEXT;
+    ctx.textAlign = "left";
+    ctx.textBaseline = "alphabetic";
+    ctx.fillText(label, left, baseline);
   }
 
   // ---- first hidden layer: the weights as a picture --------------------------------------------------
@@ -181,12 +188,14 @@ export class Inspector {
   paintPicture(weights, input) {
     const canvas = this.$("weight-picture");
     const ctx = canvas.getContext("2d");
-    const scale = maxAbs(weights);
+    // Full brightness at the 98th percentile of |w|, so a few large weights do not leave the rest black.
+    const sorted = weights.map(Math.abs).sort((x, y) => x - y);
+    const scale = sorted[Math.floor(0.98 * (sorted.length - 1))] || maxAbs(weights);
     const overlay = this.$("overlay").checked && input;
     paintCells(ctx, weights, SIDE, SIDE, (w, i) => {
       const colour = signedRgb(w, scale);
       if (!overlay) return colour;
-      const alpha = 0.55 * input[i]; // the ink shows as a white veil over the weights beneath it
+      const alpha = 0.35 * input[i]; // the ink shows as a white veil over the weights beneath it
       return colour.map((c) => c * (1 - alpha) + 255 * alpha);
     });
     this.$("scale-neg").textContent = fmt(-scale, 2);

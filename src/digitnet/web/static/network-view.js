@@ -66,13 +66,14 @@ export class NetworkView {
     this.width = width;
     this.height = height;
     const pad = 12;
-    const top = 30; // room for the column titles
+    const top = 40; // room for the column titles
     const usable = height - top - pad;
-    const grid = Math.min(usable * 0.72, width * 0.26);
+    this.narrow = width < 480; // a phone: shorter bars, no percentages
+    const grid = Math.min(usable * 0.75, width * (this.narrow ? 0.25 : 0.28));
     this.grid = { x: pad, y: top + (usable - grid) / 2, size: grid, cell: grid / SIDE };
-    const outputRoom = Math.min(130, Math.max(80, width * 0.17));
+    const outputRoom = this.narrow ? 66 : Math.min(160, Math.max(96, width * 0.22)); // digit labels and bars
     const n = this.layerSizes.length - 1; // layers after the input
-    const first = this.grid.x + grid + Math.max(50, width * 0.16);
+    const first = this.grid.x + grid + Math.max(40, width * 0.13);
     const last = width - pad - outputRoom;
     this.outputRoom = outputRoom;
     this.positions = [null];
@@ -121,10 +122,17 @@ export class NetworkView {
     ctx.textAlign = "center";
     ctx.textBaseline = "alphabetic";
     const last = this.layerSizes.length - 1;
-    ctx.fillText(`input · ${SIDE}×${SIDE} = ${this.layerSizes[0]}`, this.grid.x + this.grid.size / 2, 18);
+    // Two lines per column: its name, then how many neurons (kept inside the canvas at the edges).
+    const title = (name, count, x) => {
+      for (const [text, y, colour] of [[name, 14, TEXT], [count, 29, MUTED]]) {
+        const half = ctx.measureText(text).width / 2;
+        ctx.fillStyle = colour;
+        ctx.fillText(text, Math.min(this.width - half - 2, Math.max(half + 2, x)), y);
+      }
+    };
+    title("input", `${SIDE}×${SIDE} = ${this.layerSizes[0]}`, this.grid.x + this.grid.size / 2);
     for (let l = 1; l <= last; l++) {
-      const name = l === last ? "output" : `hidden ${l}`;
-      ctx.fillText(`${name} · ${this.layerSizes[l]}`, this.positions[l].x, 18);
+      title(l === last ? "output" : `hidden ${l}`, String(this.layerSizes[l]), this.positions[l].x);
     }
   }
 
@@ -255,7 +263,7 @@ export class NetworkView {
     ctx.fillStyle = isGuess ? YELLOW : TEXT;
     ctx.fillText(String(digit), labelX, y + 1);
     const barX = labelX + 16;
-    const barMax = this.width - barX - 44;
+    const barMax = Math.max(10, this.width - barX - (this.narrow ? 4 : 46));
     const barHeight = Math.max(3, Math.min(radius * 1.1, 14));
     ctx.fillStyle = "rgba(255, 255, 255, 0.08)";
     ctx.fillRect(barX, y - barHeight / 2, barMax, barHeight);
@@ -263,6 +271,7 @@ export class NetworkView {
     const p = this.prediction.probabilities[digit];
     ctx.fillStyle = isGuess ? YELLOW : "rgba(236, 233, 228, 0.75)";
     ctx.fillRect(barX, y - barHeight / 2, Math.max(1, barMax * Math.min(1, a)), barHeight);
+    if (this.narrow) return;
     ctx.font = `11px ${FONT}`;
     ctx.fillStyle = isGuess ? YELLOW : MUTED;
     ctx.fillText(`${(100 * p).toFixed(p >= 0.995 ? 0 : 1)}%`, barX + barMax + 4, y + 1);

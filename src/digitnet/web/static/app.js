@@ -1,0 +1,253 @@
+// The explorer page: wires the drawing pad, the network, the neuron inspector, the matrix view, the MNIST
+// strip and the model panel to the server's API. All the numbers come from the server; this only draws.
+
+import { api } from "./api.js";
+import { DrawingPad } from "./draw.js";
+import { NetworkView } from "./network-view.js";
+import { Inspector } from "./inspector.js";
+import { MatrixView } from "./matrix.js";
+import { ExampleStrip, renderModelFacts } from "./panels.js";
+import { grayRgb, paintCells } from "./colors.js";
+
+const THROTTLE_MS = 70; // while drawing, ask the server at most this often
+const EXAMPLE_COUNT = 24;
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  info: null, // GET /api/model
+  layers: [], // GET /api/layer/l for l = 1..L
+  names: [], // "Input", "Hidden layer 1", ..., "Output layer"
+  prediction: null,
+  selected: null, // {layer, index}
+  input: null, // what the prediction was made from: {image} or {pixels}
+  requestId: 0, // answers may arrive out of order: only a newer one than shown is applied
+  shownId: 0,
+  version: 0, // bumped on every change to the drawing
+  timer: null,
+  inFlight: false,
+  exampleStart: 0,
+};
+
+const guess = $("guess");
+const pad = new DrawingPad($("pad"), { onChange: drawingChanged, onStrokeEnd: () => sendDrawing() });
+const network = new NetworkView($("net-wrap"), $("net"), $("neurons"), { onSelect: select });
+const inspector = new Inspector($("inspector"), { onSelect: select });
+const matrix = new MatrixView($("matrix"), $("matrix-readout"), { onSelect: select });
+const strip = new ExampleStrip($("examples"), { onPick: pickExample });
+
+// ---- predictions ------------------------------------------------------------------------------------
+
+async function predict(input, source) {
+  const id = ++state.requestId;
+  try {
+    const prediction = await api.predict(input);
+    if (id < state.shownId) return false;
+    state.shownId = id;
+    state.input = input;
+    show(prediction, source);
+    return true;
+  } catch (error) {
+    if (id >= state.shownId) message(error.message);
+    return false;
+  }
+}
+
+function show(prediction, source) {
+  state.prediction = prediction;
+  message("");
+  network.setPrediction(prediction);
+  inspector.setPrediction(prediction);
+  matrix.setPrediction(prediction);
+  paintSeen(prediction ? prediction.input : null);
+  guess.dataset.source = prediction ? source : "";
+  if (!prediction) {
+    guess.textContent = "–";
+    $("confidence").textContent = "";
+    return;
+  }
+  guess.textContent = String(prediction.digit);
+  $("confidence").textContent = `${(100 * prediction.probabilities[prediction.digit]).toFixed(0)}% sure`;
+}
+
+function paintSeen(input) {
+  const canvas = $("seen");
+  paintCells(canvas.getContext("2d"), input || new Array(784).fill(0), 28, 28, grayRgb);
+  canvas.setAttribute("aria-label", input ? "What the network sees: the 28 by 28 input" : "What the network sees: no input yet");
+}
+
+function drawingChanged() {
+  state.version++;
+  guess.dataset.settled = "false";
+  $("pad-hint").hidden = !pad.isEmpty();
+  $("pad-hint").textContent = "draw a digit here";
+  strip.mark(-1);
+  if (state.timer === null) state.timer = setTimeout(sendDrawing, THROTTLE_MS);
+}
+
+/** Send the drawing now (one request at a time; a change during the request sends again after it). */
+async function sendDrawing() {
+  clearTimeout(state.timer);
+  state.timer = null;
+  if (state.inFlight) return; // the request under way re-sends when it finishes
+  if (pad.isEmpty()) {
+    state.requestId++;
+    state.shownId = state.requestId;
+    state.input = null;
+    show(null, "");
+    guess.dataset.settled = "true";
+    return;
+  }
+  const version = state.version;
+  state.inFlight = true;
+  await predict({ image: pad.toDataURL() }, "drawing");
+  state.inFlight = false;
+  if (version !== state.version) {
+    if (state.timer === null) state.timer = setTimeout(sendDrawing, THROTTLE_MS);
+  } else {
+    guess.dataset.settled = "true";
+  }
+}
+
+async function pickExample(example) {
+  clearTimeout(state.timer);
+  state.timer = null;
+  pad.clear({ silent: true });
+  $("pad-hint").hidden = false;
+  $("pad-hint").textContent = `showing test image #${example.index} (a ${example.label})`;
+  strip.mark(example.index);
+  guess.dataset.settled = "false";
+  const ok = await predict({ pixels: example.pixels.map((v) => v / 255) }, "example");
+  if (ok) guess.dataset.settled = "true";
+}
+
+function message(text) {
+  $("message").textContent = text;
+}
+
+// ---- neurons ----------------------------------------------------------------------------------------
+
+async function select(selection, { scroll = true } = {}) {
+  state.selected = selection;
+  network.setSelected(selection);
+  $("inspector").dataset.neuron = `${selection.layer}/${selection.index}`;
+  const context = { layerSizes: state.info.layer_sizes, layerNames: state.names };
+  if (selection.layer === 0) {
+    const first = state.layers[0].weights; // (n_out, 784): the pixel's column is its outgoing weights
+    inspector.show({ layer: 0, index: selection.index, outgoing: first.map((row) => row[selection.index]) }, context);
+    return;
+  }
+  try {
+    const neuron = await api.neuron(selection.layer, selection.index);
+    if (state.selected === selection) inspector.show(neuron, context);
+  } catch (error) {
+    message(error.message);
+  }
+  if (scroll && window.matchMedia("(max-width: 760px)").matches) $("inspector").scrollIntoView({ behavior: "smooth", block: "start" });
+}
+
+// ---- the model --------------------------------------------------------------------------------------
+
+async function loadModel(info) {
+  const sizes = info.layer_sizes;
+  const last = sizes.length - 1;
+  const layers = await Promise.all(sizes.slice(1).map((_, l) => api.layer(l + 1)));
+  state.info = info;
+  state.layers = layers;
+  state.names = sizes.map((_, l) => (l === 0 ? "Input" : l === last ? "Output layer" : `Hidden layer ${l}`));
+  state.selected = null;
+  $("inspector").dataset.neuron = "";
+  inspector.clear();
+  network.setModel(sizes, info.layer_activations, layers.map((layer) => Float32Array.from(layer.weights.flat())));
+  $("model-line").textContent = `${info.name} · ${sizes.join("–")} · ${info.parameter_count.toLocaleString("en-US")} weights and biases`;
+  renderModelFacts($("model-facts"), $("history"), info);
+  renderModelChoice(info);
+  const select = $("matrix-layer");
+  const previous = +select.value || 1;
+  select.replaceChildren(...layers.map((layer) => {
+    const option = document.createElement("option");
+    option.value = layer.layer;
+    option.textContent = `${state.names[layer.layer]} (${sizes[layer.layer - 1]} → ${sizes[layer.layer]})`;
+    return option;
+  }));
+  select.value = String(Math.min(previous, last));
+  matrix.setLayer(layers[+select.value - 1], state.names);
+  await loadExamples();
+  if (state.input) {
+    await predict(state.input, guess.dataset.source || "drawing"); // the same input, through the new model
+  } else if (strip.examples.length) {
+    await pickExample(strip.examples[0]);
+  }
+}
+
+function renderModelChoice(info) {
+  const row = $("model-select-row");
+  row.hidden = info.models === null;
+  if (row.hidden) return;
+  const names = info.models.includes(info.name) ? info.models : [info.name, ...info.models];
+  $("model-select").replaceChildren(...names.map((name) => {
+    const option = document.createElement("option");
+    option.value = name;
+    option.textContent = name;
+    option.disabled = !info.models.includes(name);
+    return option;
+  }));
+  $("model-select").value = info.name;
+}
+
+async function switchModel(name) {
+  $("model-message").textContent = `loading ${name}…`;
+  try {
+    const info = await api.selectModel(name);
+    await loadModel(info);
+    $("model-message").textContent = `now showing ${info.name}`;
+  } catch (error) {
+    $("model-message").textContent = `Could not switch: ${error.message}`;
+    $("model-select").value = state.info.name;
+  }
+}
+
+async function loadExamples() {
+  try {
+    const { examples } = await api.examples(EXAMPLE_COUNT, state.exampleStart);
+    strip.set(examples);
+  } catch (error) {
+    message(error.message);
+  }
+}
+
+// ---- controls ---------------------------------------------------------------------------------------
+
+$("undo").addEventListener("click", () => pad.undo());
+$("clear").addEventListener("click", () => pad.clear());
+$("top-k").addEventListener("input", (event) => {
+  $("top-k-value").textContent = event.target.value;
+  network.setTopK(+event.target.value);
+});
+$("matrix-layer").addEventListener("change", (event) => matrix.setLayer(state.layers[+event.target.value - 1], state.names));
+$("model-select").addEventListener("change", (event) => switchModel(event.target.value));
+$("more-examples").addEventListener("click", () => {
+  state.exampleStart = (state.exampleStart + 997) % 10000;
+  loadExamples();
+});
+document.addEventListener("keydown", (event) => {
+  const typing = ["INPUT", "SELECT", "TEXTAREA"].includes(document.activeElement?.tagName);
+  if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "z" && !typing) {
+    event.preventDefault();
+    pad.undo();
+  }
+});
+
+async function start() {
+  paintSeen(null);
+  try {
+    await loadModel(await api.model());
+    const first = state.prediction?.activations[1];
+    if (first && !state.selected) await select({ layer: 1, index: first.indexOf(Math.max(...first)) }, { scroll: false }); // something to look at
+  } catch (error) {
+    message(error.message);
+    $("model-line").textContent = "could not load the model";
+  }
+  document.body.dataset.ready = "true";
+}
+
+start();

@@ -1,0 +1,252 @@
+"""End to end: the explorer page in a real headless Chromium, against a real uvicorn server.
+
+Digits are drawn with the mouse, as a person would; screenshots go to test-artifacts/ (look at them).
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
+expect, sync_playwright = sync_api.expect, sync_api.sync_playwright
+
+from digitnet.modelfile import default_model_path
+from digitnet.web import create_app
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+# Digits as strokes in the pad's unit square (x right, y down): large and clear, like MNIST's.
+ZERO = [[(0.5 + 0.25 * math.sin(2 * math.pi * k / 20), 0.5 - 0.34 * math.cos(2 * math.pi * k / 20)) for k in range(21)]]
+ONE = [[(0.53, 0.14), (0.47, 0.86)]]
+SEVEN = [[(0.24, 0.18), (0.76, 0.18), (0.58, 0.5), (0.44, 0.86)]]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A real uvicorn on a free loopback port, with a models folder holding a good and a broken model."""
+    uvicorn = pytest.importorskip("uvicorn")
+    models = tmp_path_factory.mktemp("models")
+    shutil.copy(default_model_path(), models / "video.safetensors")
+    (models / "broken.safetensors").write_bytes(b"not a model")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(models_dir=models), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("the explorer server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def open_page(browser, server, viewport=DESKTOP, scale=1):
+    """A fresh page, loaded and ready; records requests and JavaScript errors to check later."""
+    page = browser.new_page(viewport=viewport, device_scale_factor=scale)
+    page.set_default_timeout(10_000)
+    page.errors = []
+    page.requests = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.on("console", lambda message: message.type == "error" and page.errors.append(message.text))
+    page.on("request", lambda request: page.requests.append(request.url))
+    page.goto(server + "/")
+    page.wait_for_selector("body[data-ready=true]")
+    return page
+
+
+@pytest.fixture
+def page(browser, server):
+    page = open_page(browser, server)
+    yield page
+    errors = page.errors
+    page.close()
+    assert errors == []
+
+
+def draw(page, strokes):
+    """Clear the pad, draw `strokes` with the mouse, and wait for the network's answer to the drawing."""
+    page.click("#clear")
+    pad = page.locator("#pad")
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    for stroke in strokes:
+        points = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
+        page.mouse.move(*points[0])
+        page.mouse.down()
+        for point in points[1:]:
+            page.mouse.move(*point, steps=6)
+        page.mouse.up()
+    page.wait_for_selector("#guess[data-settled=true][data-source=drawing]")
+    return page.inner_text("#guess")
+
+
+def screenshot(page, name, full_page=False):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=full_page)
+
+
+def test_page_loads_everything_from_the_server_and_starts_with_an_example(page, server):
+    assert page.inner_text("#guess") in "0123456789"
+    assert page.get_attribute("#guess", "data-source") == "example"
+    assert page.locator("#examples button").count() == 24
+    assert page.locator("#examples button.wrong").count() >= 1
+    assert "13,002" in page.inner_text("#model-facts")
+    assert all(url.startswith(server) for url in page.requests), "the page must work offline (no CDN)"
+
+
+@pytest.mark.parametrize("digit, strokes", [("0", ZERO), ("1", ONE), ("7", SEVEN)])
+def test_drawn_digits_are_recognized(page, digit, strokes):
+    assert draw(page, strokes) == digit
+    assert page.get_attribute("#seen", "aria-label").startswith("What the network sees: the 28")
+    if digit == "7":
+        screenshot(page, "explorer-1280x800-drawn-7.png")
+
+
+def test_the_guess_updates_while_drawing(page):
+    page.click("#clear")
+    pad = page.locator("#pad").bounding_box()
+    answers = []
+    page.on("response", lambda response: "/api/predict" in response.url and answers.append(response.status))
+    page.mouse.move(pad["x"] + 0.5 * pad["width"], pad["y"] + 0.15 * pad["height"])
+    page.mouse.down()
+    for k in range(1, 8):
+        page.mouse.move(pad["x"] + 0.5 * pad["width"], pad["y"] + (0.15 + 0.1 * k) * pad["height"], steps=3)
+        page.wait_for_timeout(90)
+    answers_before_lifting = len(answers)
+    page.mouse.up()
+    page.wait_for_selector("#guess[data-settled=true][data-source=drawing]")
+    assert answers_before_lifting >= 2 and set(answers) == {200}
+
+
+def test_undo_and_clear(page):
+    draw(page, ONE + [[(0.2, 0.5), (0.8, 0.5)]])
+    page.click("#undo")
+    page.wait_for_selector("#guess[data-settled=true]")
+    assert page.inner_text("#guess") == "1"
+    page.click("#clear")
+    page.wait_for_selector("#guess[data-settled=true]")
+    assert page.inner_text("#guess") == "–"
+    assert page.inner_text("#message") == ""
+
+
+def test_a_hidden_neuron_shows_its_numbers_curve_and_weight_picture(page):
+    draw(page, SEVEN)
+    page.click(".neuron-button[data-layer='1'][data-index='5']")
+    page.wait_for_selector("#inspector[data-neuron='1/5'] #picture-block:not([hidden])")
+    assert page.inner_text("#inspector-title") == "Hidden layer 1 · neuron 5"
+    for number in ("#n-bias", "#n-z", "#n-a"):
+        float(page.inner_text(number).replace("−", "-"))
+    page.uncheck("#overlay")  # the weights alone: both signs show
+    colours = page.evaluate("""() => {
+        const data = document.getElementById('weight-picture').getContext('2d').getImageData(0, 0, 28, 28).data;
+        let green = 0, red = 0;
+        for (let i = 0; i < data.length; i += 4) {
+            if (data[i + 1] > Math.max(data[i], 40)) green++;
+            if (data[i] > Math.max(data[i + 1], 40)) red++;
+        }
+        return {green, red};
+    }""")
+    assert colours["green"] > 20 and colours["red"] > 20  # green where w > 0, red where w < 0
+    page.locator("#weight-picture").hover()
+    assert "weight w =" in page.inner_text("#hover-readout")
+    screenshot(page, "explorer-1280x800-neuron.png")
+
+    page.click(".neuron-button[data-layer='2'][data-index='3']")
+    page.wait_for_selector("#inspector[data-neuron='2/3'] #bars-block:not([hidden])")
+    assert page.locator("#weight-bars g.bar").count() == 16
+    page.click(".neuron-button[data-layer='3'][data-index='7']")
+    page.wait_for_selector("#inspector[data-neuron='3/7']")
+    assert page.inner_text("#inspector-title") == "Output neuron “7”"
+
+
+def test_neurons_are_reachable_by_keyboard(page):
+    page.locator(".neuron-button[tabindex='0']").focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#inspector[data-neuron='1/2']")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#inspector[data-neuron^='2/']")
+    label = page.evaluate("document.activeElement.getAttribute('aria-label')")
+    assert label.startswith("Hidden layer 2, neuron") and "activation" in label
+
+
+def test_clicking_a_test_image_feeds_it_to_the_network(page):
+    wrong = page.locator("#examples button.wrong").first
+    caption = wrong.inner_text()  # "9 → 4": the label, then the network's wrong guess
+    wrong.click()
+    page.wait_for_selector("#guess[data-settled=true][data-source=example]")
+    assert page.inner_text("#guess") == caption.split("→")[1].strip()
+    assert wrong.get_attribute("aria-pressed") == "true"
+    assert page.inner_text("#pad-hint").startswith("showing test image #")
+    first = page.get_attribute("#examples button >> nth=0", "data-index")
+    page.click("#more-examples")
+    expect(page.locator("#examples button").first).not_to_have_attribute("data-index", first)
+    assert page.locator("#examples button").count() == 24
+
+
+def test_matrix_view_reads_out_real_numbers(page):
+    page.select_option("#matrix-layer", "2")
+    matrix = page.locator("#m-w")
+    matrix.scroll_into_view_if_needed()
+    matrix.hover(position={"x": 5, "y": 5})
+    assert page.inner_text("#matrix-readout").startswith("W[0, 0] = ")
+    page.locator("#m-z").hover()
+    assert "z[" in page.inner_text("#matrix-readout")
+    matrix.focus()
+    page.keyboard.press("ArrowRight")
+    assert page.inner_text("#matrix-readout").startswith("W[0, 1] = ")
+    screenshot(page, "explorer-1280x800-full-page.png", full_page=True)
+
+
+def test_a_broken_model_file_is_reported_and_the_page_keeps_working(page):
+    page.select_option("#model-select", "broken.safetensors")
+    expect(page.locator("#model-message")).to_contain_text("Could not switch")
+    assert "broken.safetensors" in page.inner_text("#model-message")
+    assert page.input_value("#model-select") == "default.safetensors"
+    page.select_option("#model-select", "video.safetensors")
+    expect(page.locator("#model-message")).to_contain_text("now showing video.safetensors")
+    assert draw(page, ONE) == "1"
+    page.errors.remove("Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)")
+
+
+def test_phone_layout(browser, server):
+    page = open_page(browser, server, viewport=PHONE, scale=2)
+    try:
+        assert draw(page, SEVEN) == "7"
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], "no sideways scrolling"
+        screenshot(page, "explorer-390x844-phone.png")
+        screenshot(page, "explorer-390x844-phone-full-page.png", full_page=True)
+        assert page.errors == []
+    finally:
+        page.close()
