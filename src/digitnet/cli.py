@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -319,21 +320,30 @@ def command_info(args) -> int:
         squish = network.output if last else network.activation
         print(f"{label:<8}{w.shape[0]:>8}  {squish:<9}{w.size:>10,}{b.size:>8,}")
     print(f"total: {network.parameter_count:,} weights and biases")
+    # The training record is untrusted JSON from the file: show what has the expected type, skip the rest.
     training = meta.get("training")
-    if training:
+    if isinstance(training, dict) and training:
         print()
         print("training: " + ", ".join(f"{k}={v}" for k, v in training.items()))
-        history = meta.get("history") or []
-        if history:
-            best = meta.get("best_epoch") or len(history)
+        history = meta.get("history") if isinstance(meta.get("history"), list) else []
+        best = meta.get("best_epoch")
+        best = best if isinstance(best, int) and not isinstance(best, bool) and 1 <= best <= len(history) \
+            else len(history)
+        record = history[best - 1] if history and isinstance(history[best - 1], dict) else {}
+        if _is_number(record.get("validation_accuracy")):
+            seconds = meta.get("training_seconds")
             print(f"epochs run: {len(history)}, best: {best} "
-                  f"(validation accuracy {history[best - 1]['validation_accuracy']:.2%}), "
-                  f"{meta.get('training_seconds', 0):.1f} s of training")
-        if meta.get("test_accuracy") is not None:
+                  f"(validation accuracy {record['validation_accuracy']:.2%})"
+                  + (f", {seconds:.1f} s of training" if _is_number(seconds) else ""))
+        if _is_number(meta.get("test_accuracy")):
             print(f"test accuracy: {meta['test_accuracy']:.2%}")
-        if meta.get("data_checksum"):
+        if isinstance(meta.get("data_checksum"), str):
             print(f"data: {meta.get('data_source', '?')} (sha256 {meta['data_checksum'][:16]}...)")
     return 0
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def command_plot(args) -> int:

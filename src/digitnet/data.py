@@ -10,6 +10,7 @@ Images come out as float32 rows of pixel brightness in [0, 1]: `(n, 784)`; label
 from __future__ import annotations
 
 import hashlib
+import math
 import zlib
 from dataclasses import dataclass
 from importlib import resources
@@ -98,7 +99,12 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
         raise DigitnetError(f"{name}: truncated header ({len(data)} bytes, need {header_size})")
     shape = tuple(int(s) for s in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
     dtype = IDX_DTYPES[type_code]
-    expected = header_size + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    # Python integers: np.prod wraps around at 2^64; and numpy refuses a shape whose nonzero
+    # dimensions multiply past its limit even when another dimension is 0.
+    if math.prod(max(size, 1) for size in shape) * dtype.itemsize > MAX_IDX_BYTES:
+        raise DigitnetError(f"{name}: dimensions {shape} describe more than {MAX_IDX_BYTES:,} bytes; "
+                            "not an IDX file digitnet can read")
+    expected = header_size + math.prod(shape) * dtype.itemsize
     if len(data) != expected:
         problem = "truncated" if len(data) < expected else "has trailing bytes"
         raise DigitnetError(
@@ -127,6 +133,8 @@ def _check_pair(images: np.ndarray, labels: np.ndarray, images_path: Path, label
         raise DigitnetError(f"{images_path}: images are {images.shape[1]}x{images.shape[2]}, need 28x28")
     if labels.ndim != 1:
         raise DigitnetError(f"{labels_path}: expected labels (n,), got shape {labels.shape}")
+    if len(images) == 0:
+        raise DigitnetError(f"{images_path}: holds no images")
     if len(images) != len(labels):
         raise DigitnetError(
             f"{labels_path}: {len(labels)} labels for {len(images)} images in {images_path.name}"
@@ -147,8 +155,12 @@ def expected_checksums(directory: Path) -> dict[str, str] | None:
     sums = directory / "SHA256SUMS.raw"
     if not sums.is_file():
         return None
+    try:
+        text = sums.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        raise DigitnetError(f"{sums}: not a readable list of SHA-256 sums (one 'HASH  FILE' per line)") from None
     result = {}
-    for line in sums.read_text().splitlines():
+    for line in text.splitlines():
         parts = line.split()
         if len(parts) == 2:
             result[parts[1]] = parts[0]

@@ -79,6 +79,25 @@ def save_model(path: str | Path, network: Network, metadata: dict | None = None)
     return path
 
 
+def _without_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
+    """json's object_pairs_hook: a key given twice could mean two things to two readers; refuse it."""
+    result = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key[:40]!r}")
+        result[key] = value
+    return result
+
+
+def _parse_json(text: str | bytes):
+    """Untrusted JSON -> Python. Raises ValueError for bad syntax or UTF-8, a duplicate key, a number of
+    over 4300 digits, and nesting deeper than Python's recursion limit (a RecursionError otherwise)."""
+    try:
+        return json.loads(text, object_pairs_hook=_without_duplicate_keys)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
 def _header(blob: bytes, name: str) -> dict:
     if len(blob) < 8:
         raise DigitnetError(f"{name}: not a digitnet model file (too short: {len(blob)} bytes)")
@@ -86,9 +105,10 @@ def _header(blob: bytes, name: str) -> dict:
     if header_size > MAX_HEADER_BYTES or 8 + header_size > len(blob):
         raise DigitnetError(f"{name}: not a digitnet model file (header length {header_size} does not fit the file)")
     try:
-        header = json.loads(blob[8:8 + header_size])
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise DigitnetError(f"{name}: not a digitnet model file (its header is not JSON)") from None
+        header = _parse_json(blob[8:8 + header_size])
+    except ValueError as error:  # includes JSONDecodeError and UnicodeDecodeError
+        reason = str(error).splitlines()[0][:100]
+        raise DigitnetError(f"{name}: not a digitnet model file (its header is not JSON: {reason})") from None
     if not isinstance(header, dict):
         raise DigitnetError(f"{name}: not a digitnet model file (its header is not a JSON object)")
     return header
@@ -100,9 +120,10 @@ def _metadata(header: dict, name: str) -> dict:
     if not isinstance(text, str):
         raise DigitnetError(f"{name}: a safetensors file, but not a digitnet model (no digitnet metadata)")
     try:
-        meta = json.loads(text)
-    except json.JSONDecodeError:
-        raise DigitnetError(f"{name}: its digitnet metadata is not valid JSON") from None
+        meta = _parse_json(text)
+    except ValueError as error:
+        reason = str(error).splitlines()[0][:100]
+        raise DigitnetError(f"{name}: its digitnet metadata is not valid JSON ({reason})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise DigitnetError(f"{name}: a safetensors file, but not a digitnet model (format {meta.get('format') if isinstance(meta, dict) else None!r})")
     version = meta.get("format_version")
@@ -118,9 +139,9 @@ def _structure(meta: dict, name: str) -> tuple[tuple[int, ...], str, str]:
             or not all(isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= MAX_LAYER_SIZE for n in sizes)):
         raise DigitnetError(f"{name}: layer_sizes {sizes!r} is not a list of 2-{MAX_LAYERS} positive layer sizes")
     activation, output = meta.get("activation"), meta.get("output")
-    if activation not in ACTIVATIONS:
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
         raise DigitnetError(f"{name}: unknown activation {activation!r} (known: {', '.join(ACTIVATIONS)})")
-    if output not in OUTPUTS:
+    if not isinstance(output, str) or output not in OUTPUTS:
         raise DigitnetError(f"{name}: unknown output {output!r} (known: {', '.join(OUTPUTS)})")
     return tuple(sizes), activation, output
 

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import DigitnetError
 
@@ -31,6 +31,9 @@ NOISE_FLOOR = 0.1  # relative to the strongest ink: fainter specks (paper grain,
 NOISE_SIGMAS = 5  # ink must also stand this many noise sigmas (measured on the border) above paper
 UNIFORM_SPREAD = 0.1  # colour spread under which a transparent image's alpha is its only content
 TOO_LARGE_HINT = f"give one of at most {MAX_PIXELS // 1_000_000} megapixels"
+# Pillow identifies a file by its content and would otherwise try every plugin it has, including EPS,
+# which hands the file to Ghostscript (a PostScript interpreter). (Phones' MPO files open as JPEG.)
+FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601-2, as Pillow's convert("L")
 
 
@@ -118,8 +121,10 @@ def _decode(file, name: str) -> np.ndarray:
     if file.seek(0, io.SEEK_END) == 0:
         raise DigitnetError(f"{name}: the file is empty (0 bytes); give a PNG, JPEG, BMP or GIF image")
     file.seek(0)
-    with _reading(name), Image.open(file) as picture:  # an animated image opens at its first frame
-        return _from_array(_pixels_of(picture, name), name)
+    with _reading(name), Image.open(file, formats=FORMATS) as picture:  # an animated image: its first frame
+        _check_size(picture.width, picture.height, name)  # before exif_transpose decodes the pixels
+        upright = ImageOps.exif_transpose(picture)  # phones store "rotate me to show" in EXIF
+        return _from_array(_pixels_of(upright, name), name)
 
 
 def _pixels_of(picture: Image.Image, name: str) -> np.ndarray:
@@ -127,6 +132,8 @@ def _pixels_of(picture: Image.Image, name: str) -> np.ndarray:
     _check_size(picture.width, picture.height, name)
     if picture.mode in ("I", "F"):  # 32-bit: no fixed range, so take the smallest that fits
         values = np.asarray(picture, dtype=np.float32)
+        if not np.isfinite(values).all():
+            raise DigitnetError(f"{name}: the image has NaN or infinite pixels")
         full_scale = next((s for s in (1.0, 255.0, 65535.0) if values.max() <= s), values.max())
         return np.clip(values / full_scale, 0.0, 1.0)
     transparent = "transparency" in picture.info  # e.g. a PNG tRNS colour or a GIF's clear index

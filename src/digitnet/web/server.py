@@ -36,7 +36,7 @@ from PIL import Image
 
 from ..errors import DigitnetError
 from ..modelfile import Model, default_model_path, load_model
-from ..preprocess import to_network_input
+from ..preprocess import FORMATS, to_network_input
 from .schemas import (EpochRecord, Example, Examples, Layer, ModelInfo, Neuron, Prediction,
                       PredictRequest, SelectModelRequest, TrainingSummary)
 
@@ -303,7 +303,7 @@ def _network_input(request: PredictRequest) -> np.ndarray:
 def _check_image_size(data: bytes) -> None:
     """Refuse a picture with too many pixels from its header alone, before decoding anything."""
     try:
-        with Image.open(io.BytesIO(data)) as picture:
+        with Image.open(io.BytesIO(data), formats=FORMATS) as picture:
             width, height = picture.size
     except Exception:  # not an image Pillow knows: to_network_input explains that in its own words
         return
