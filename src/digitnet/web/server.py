@@ -30,9 +30,11 @@ from pathlib import Path
 
 import numpy as np
 from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from PIL import Image
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import DigitnetError
 from ..modelfile import Model, default_model_path, load_model
@@ -51,6 +53,11 @@ PAGE_SECURITY = {"Content-Security-Policy": "default-src 'self'; img-src 'self' 
                  "X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"}
 DATA_URL = re.compile(r"data:image/[\w.+-]+;base64,", re.IGNORECASE)
 DECIMALS = 6  # numbers sent to the page: float32 carries ~7 significant digits anyway
+# Preparing a 16-megapixel RGBA picture takes ~550 MB; uvicorn's thread pool would run 40 at once.
+MAX_CONCURRENT_PICTURES = 2
+# What json.loads raised, for a body it gave up on before parsing (FastAPI then says only "400").
+UNREADABLE_JSON = {UnicodeDecodeError: "it is not UTF-8 text", RecursionError: "it is nested too deeply",
+                   ValueError: "a number in it has too many digits"}
 
 
 class ExplorerState:
@@ -59,9 +66,10 @@ class ExplorerState:
     def __init__(self, model: Model, models_dir: Path | None):
         self.model = model  # replaced whole when switching, so a request never sees half a model
         self.models_dir = models_dir
-        self._dataset = None
+        self._test_set: tuple[np.ndarray, np.ndarray] | None = None
         self._dataset_lock = threading.Lock()
         self._guesses: tuple[Model, np.ndarray] | None = None
+        self.pictures = threading.BoundedSemaphore(MAX_CONCURRENT_PICTURES)  # bounds the memory they take
 
     def model_files(self) -> list[str] | None:
         if self.models_dir is None:
@@ -71,10 +79,11 @@ class ExplorerState:
     def test_set(self):
         """MNIST's test images `(10000, 784)` and labels, read on first use (~0.6 s), then kept."""
         with self._dataset_lock:
-            if self._dataset is None:
+            if self._test_set is None:
                 from ..data import load_dataset
-                self._dataset = load_dataset()
-            return self._dataset.test_images, self._dataset.test_labels
+                dataset = load_dataset()  # keep only the test arrays, not the 200 MB of training images
+                self._test_set = (dataset.test_images, dataset.test_labels)
+            return self._test_set
 
     def test_guesses(self, model: Model) -> np.ndarray:
         """The model's guess for every test image `(10000,)`, computed once per model."""
@@ -137,7 +146,7 @@ def create_app(model_path: str | Path | None = None, models_dir: str | Path | No
     @app.post("/api/predict", response_model=Prediction, summary="Run a drawing through the network")
     def predict(request: PredictRequest) -> Prediction:
         network = state.model.network
-        inputs = _network_input(request)  # (784,)
+        inputs = _network_input(request, state.pictures)  # (784,)
         if inputs.shape != (network.layer_sizes[0],):
             raise HTTPException(422, f"this model takes {network.layer_sizes[0]} inputs, not {inputs.size}")
         trace = network.trace(inputs[np.newaxis])  # batch of one
@@ -265,6 +274,13 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def invalid_request(request: Request, error: RequestValidationError):
         return JSONResponse({"detail": _describe_validation(error.errors())}, status_code=422)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException):
+        reason = next((text for kind, text in UNREADABLE_JSON.items() if isinstance(error.__cause__, kind)), None)
+        if error.status_code == 400 and reason is not None:
+            return JSONResponse({"detail": f"the body is not valid JSON ({reason})"}, status_code=422)
+        return await http_exception_handler(request, error)
+
 
 def _describe_validation(errors) -> str:
     """Pydantic's error list -> one line: where each problem is and what was wrong (first three)."""
@@ -284,7 +300,7 @@ def _describe_validation(errors) -> str:
     return "; ".join(lines) + more
 
 
-def _network_input(request: PredictRequest) -> np.ndarray:
+def _network_input(request: PredictRequest, pictures: threading.BoundedSemaphore) -> np.ndarray:
     """The request's image or pixels -> the network's input `(784,)` float32 in [0, 1]."""
     if (request.image is None) == (request.pixels is None):
         raise HTTPException(422, "give exactly one of image (a PNG data URL) or pixels (784 numbers in 0..1)")
@@ -297,19 +313,22 @@ def _network_input(request: PredictRequest) -> np.ndarray:
         raise HTTPException(422, "image: not valid base64 (send a data URL such as canvas.toDataURL('image/png') gives)") \
             from None
     _check_image_size(data)
-    return to_network_input(data)  # the CLI's code path; a blank drawing raises DigitnetError -> 422
+    with pictures:  # a few at a time: a large picture takes ~35 bytes per pixel while it is prepared
+        return to_network_input(data)  # the CLI's code path; a blank drawing raises DigitnetError -> 422
 
 
 def _check_image_size(data: bytes) -> None:
     """Refuse a picture with too many pixels from its header alone, before decoding anything."""
+    limit = f"(limit {MAX_DRAWING_PIXELS // 1_000_000} megapixels); send a smaller picture"
     try:
         with Image.open(io.BytesIO(data), formats=FORMATS) as picture:
             width, height = picture.size
+    except Image.DecompressionBombError:  # over twice Pillow's own limit: it refuses before telling the size
+        raise HTTPException(413, f"image: the picture is too large for the explorer {limit}") from None
     except Exception:  # not an image Pillow knows: to_network_input explains that in its own words
         return
     if width * height > MAX_DRAWING_PIXELS:
-        raise HTTPException(413, f"image: {width}x{height} pixels is too large for the explorer "
-                                 f"(limit {MAX_DRAWING_PIXELS // 1_000_000} megapixels); send a smaller picture")
+        raise HTTPException(413, f"image: {width}x{height} pixels is too large for the explorer {limit}")
 
 
 def _check_layer(network, layer: int) -> int:
