@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from digitnet.errors import DigitnetError
-from digitnet.network import ACTIVATIONS, Network, sigmoid, softmax
+from digitnet.network import ACTIVATIONS, ACTIVATIONS_INTO, OUTPUTS, OUTPUTS_INTO, Network, sigmoid, softmax
 
 
 def test_the_videos_network_has_13002_weights_and_biases():
@@ -71,6 +71,23 @@ def test_each_derivative_matches_its_function(name):
     z = z[np.abs(z) > 1e-3]  # ReLU has no derivative at 0
     numeric = (function(z + 1e-6) - function(z - 1e-6)) / 2e-6
     np.testing.assert_allclose(derivative(function(z)), numeric, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_in_place_squishes_give_the_same_numbers(dtype):
+    # Training and feedforward use the in-place twins; they must be the same math to the bit.
+    z = np.random.default_rng(1).normal(0, 4, (33, 10)).astype(dtype)
+    for name, (function, derivative) in ACTIVATIONS.items():
+        function_into, derivative_into = ACTIVATIONS_INTO[name]
+        a = function(z)
+        into_another, over_itself = np.empty_like(z), z.copy()
+        np.testing.assert_array_equal(function_into(z, into_another), a)
+        np.testing.assert_array_equal(function_into(over_itself, over_itself), a)
+        assert into_another.dtype == over_itself.dtype == dtype
+        np.testing.assert_array_equal(derivative_into(a, np.empty_like(a)), derivative(a))
+    for name, function in OUTPUTS.items():
+        in_place = z.copy()
+        np.testing.assert_array_equal(OUTPUTS_INTO[name](in_place, in_place), function(z))
 
 
 @given(st.integers(1, 20))

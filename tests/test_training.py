@@ -1,4 +1,5 @@
-"""Learning: gradients against finite differences, a step worked by hand, reproducibility, accuracy."""
+"""Learning: gradients against finite differences, a step worked by hand, the fast path against the
+reference, reproducibility, accuracy."""
 
 import dataclasses
 
@@ -8,8 +9,10 @@ import pytest
 from digitnet.data import load_dataset
 from digitnet.errors import DigitnetError
 from digitnet.network import ACTIVATIONS, Network
-from digitnet.training import (COSTS, OPTIMIZERS, TrainingSettings, backprop, cost, learning_rate_at,
-                               one_hot, train)
+from threadpoolctl import threadpool_limits
+
+from digitnet.training import (COSTS, OPTIMIZERS, TrainingSettings, _Workspace, backprop, cost, learning_rate_at,
+                               make_optimizer, one_hot, shift_images, train)
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +94,145 @@ def test_same_seed_same_data_gives_bit_identical_weights(mnist):
     third = Network(seed=8)
     train(third, data, dataclasses.replace(settings, seed=8))
     assert not np.array_equal(first.weights[0], third.weights[0])
+
+
+# The fast path (train's _Workspace: one flat parameter vector, buffers reused, the batch mean taken
+# on the output delta) must compute what backprop and the optimizers compute. Dividing by a power of
+# two is exact, so for such batch lengths the numbers are the same to the bit; otherwise to rounding.
+FAST_PATH_STRUCTURES = [((784, 16, 16, 10), "sigmoid", "softmax"), ((30, 12, 10), "relu", "sigmoid"),
+                        ((20, 9, 7, 10), "tanh", "softmax"), ((784, 10), "sigmoid", "sigmoid")]
+
+
+def power_of_two(k):
+    return k & (k - 1) == 0
+
+
+def assert_same_numbers(mine, reference, exact, rtol=2e-5, atol=1e-7):
+    if exact:
+        np.testing.assert_array_equal(mine, reference)
+    else:
+        np.testing.assert_allclose(mine, reference, rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("structure", FAST_PATH_STRUCTURES)
+@pytest.mark.parametrize("cost_name", COSTS)
+@pytest.mark.parametrize("rows", [32, 16, 24, 1])
+def test_fast_backprop_equals_the_reference(structure, cost_name, rows):
+    layer_sizes, activation, output = structure
+    rng = np.random.default_rng(rows)
+    network = Network(layer_sizes, activation, output, seed=2)
+    for b in network.biases:
+        b[...] = rng.normal(0, 0.5, b.shape)
+    inputs = rng.random((rows, layer_sizes[0]), dtype=np.float32)
+    targets = one_hot(rng.integers(0, 10, rows))
+    grad_weights, grad_biases, loss, outputs = backprop(network, inputs, targets, cost_name)
+
+    workspace = _Workspace(network, cost_name)
+    weighted_sums, fast_outputs = np.empty((rows, 10), np.float32), np.empty((rows, 10), np.float32)
+    row_max, row_sum = np.empty((rows, 1), np.float32), np.empty((rows, 1), np.float32)
+    workspace.backprop(inputs, targets, weighted_sums, fast_outputs, row_max, row_sum)
+    np.testing.assert_array_equal(fast_outputs, outputs)
+    np.testing.assert_array_equal(weighted_sums, network.trace(inputs).weighted_sums[-1])
+    assert cost(network, fast_outputs, weighted_sums, targets, cost_name) == loss
+    if output == "softmax" and cost_name == "cross_entropy":  # train's cheap form: log(sum) + max - z_y
+        right_digit_z = weighted_sums[np.arange(rows), targets.argmax(axis=1)]
+        cheap = np.log(row_sum[:, 0]) + (row_max[:, 0] - right_digit_z)
+        assert cheap.mean() == pytest.approx(loss, rel=1e-5)
+    exact = power_of_two(rows)
+    for mine, reference in zip(workspace.grad_weights + workspace.grad_biases, grad_weights + grad_biases):
+        assert mine.shape == reference.shape and mine.dtype == np.float32
+        assert_same_numbers(mine, reference, exact)
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_one_flat_optimizer_equals_one_per_array(optimizer):
+    rng = np.random.default_rng(3)
+    network = Network((30, 12, 10), seed=1)
+    reference = network.copy()
+    workspace = _Workspace(network, "cross_entropy")
+    flat = make_optimizer(optimizer, [workspace.parameters], 0.01, 0.9)
+    per_array = make_optimizer(optimizer, reference.weights + reference.biases, 0.01, 0.9)
+    for _ in range(5):
+        gradients = [rng.standard_normal(p.shape).astype(np.float32) for p in reference.weights + reference.biases]
+        for view, gradient in zip(workspace.grad_weights + workspace.grad_biases, gradients):
+            view[...] = gradient
+        workspace.add_weight_decay(1e-3)
+        for gradient, w in zip(gradients, reference.weights):
+            gradient += 1e-3 * w
+        flat.step([workspace.gradient])
+        per_array.step(gradients)
+    workspace.copy_to(network)
+    for mine, theirs in zip(network.weights + network.biases, reference.weights + reference.biases):
+        np.testing.assert_array_equal(mine, theirs)
+
+
+def reference_train(network, data, settings):
+    """The training loop as the math reads: shuffle, shift, backprop each mini-batch, decay, step.
+    `train` arranges this same arithmetic for speed, and must give the same weights."""
+    rng = np.random.default_rng(settings.seed)
+    targets = one_hot(data.train_labels)
+    parameters = network.weights + network.biases
+    optimizer = make_optimizer(settings.optimizer, parameters, settings.learning_rate, settings.momentum)
+    for epoch in range(1, settings.epochs + 1):
+        optimizer.learning_rate = learning_rate_at(settings, epoch)
+        order = rng.permutation(len(data.train_images))
+        images, shuffled_targets = data.train_images[order], targets[order]
+        if settings.shift_pixels:
+            shift_images(images, rng, settings.shift_pixels)
+        for start in range(0, len(images), settings.batch_size):
+            stop = start + settings.batch_size
+            grad_weights, grad_biases, _, _ = backprop(network, images[start:stop], shuffled_targets[start:stop],
+                                                       settings.cost)
+            for g, w in zip(grad_weights, network.weights):
+                g += settings.weight_decay * w
+            optimizer.step(grad_weights + grad_biases)
+
+
+@pytest.mark.parametrize("structure, settings, n_train", [
+    (((784, 16, 16, 10), "sigmoid", "softmax"), TrainingSettings(epochs=2, seed=4), 1000),  # the CLI's defaults
+    (((784, 12, 10), "relu", "sigmoid"),
+     TrainingSettings(epochs=2, batch_size=16, optimizer="momentum", learning_rate=0.5, cost="quadratic",
+                      shift_pixels=0, schedule="constant"), 1000),
+    (((784, 10, 10), "tanh", "softmax"),
+     TrainingSettings(epochs=2, optimizer="sgd", learning_rate=0.5, shift_pixels=2), 1000),
+    (((784, 16, 16, 10), "sigmoid", "softmax"), TrainingSettings(epochs=2, batch_size=24), 1000),  # not a power of 2
+])
+def test_train_gives_the_weights_of_the_reference_loop(mnist, structure, settings, n_train):
+    data = small_dataset(mnist, n_train=n_train, n_validation=100)
+    network, reference = Network(*structure, seed=settings.seed), Network(*structure, seed=settings.seed)
+    at_epoch_end = []
+    train(network, data, settings,
+          on_epoch=lambda record: at_epoch_end.append([p.copy() for p in network.weights + network.biases]))
+    with threadpool_limits(limits=1, user_api="blas"):  # as train does (some BLAS results depend on it)
+        reference_train(reference, data, settings)
+    last_batch = n_train % settings.batch_size or settings.batch_size
+    exact = power_of_two(settings.batch_size) and power_of_two(last_batch)
+    for mine, theirs in zip(at_epoch_end[-1], reference.weights + reference.biases):
+        assert_same_numbers(mine, theirs, exact, rtol=1e-3, atol=1e-5)  # rounding differences add up over 80 steps
+
+
+def test_shift_images_moves_each_image_by_its_drawn_offset():
+    images = np.random.default_rng(0).random((60, 784), dtype=np.float32)
+    shifted = images.copy()
+    shift_images(shifted, np.random.default_rng(5), 2)
+    shifts = np.random.default_rng(5).integers(-2, 3, size=(60, 2))  # what shift_images draws
+    for image, moved, (dy, dx) in zip(images.reshape(-1, 28, 28), shifted.reshape(-1, 28, 28), shifts):
+        expected = np.zeros((28, 28), np.float32)
+        expected[max(dy, 0):28 + min(dy, 0), max(dx, 0):28 + min(dx, 0)] = \
+            image[max(-dy, 0):28 + min(-dy, 0), max(-dx, 0):28 + min(-dx, 0)]
+        np.testing.assert_array_equal(moved, expected)
+
+
+def test_callbacks_see_the_current_weights(mnist):
+    data = small_dataset(mnist)
+    network = Network(seed=0)
+    seen = []
+
+    def on_epoch(record):
+        seen.append(network.accuracy(data.validation_images, data.validation_labels) == record.validation_accuracy)
+
+    train(network, data, TrainingSettings(epochs=3, learning_rate=0.05), on_epoch=on_epoch)
+    assert seen == [True, True, True]
 
 
 # Quadratic cost through a sigmoid output learns slowly (the squish flattens its gradient: Nielsen's

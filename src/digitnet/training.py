@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .data import Dataset
 from .errors import DigitnetError
-from .network import ACTIVATIONS, Network
+from .network import ACTIVATIONS, ACTIVATIONS_INTO, OUTPUTS_INTO, Network, softmax_into
 
 COSTS = ("cross_entropy", "quadratic")
 OPTIMIZERS = ("adam", "momentum", "sgd")
@@ -97,40 +99,72 @@ def backprop(network: Network, inputs: np.ndarray, targets: np.ndarray, cost_nam
     return grad_weights, grad_biases, loss, outputs
 
 
+def _draw_shifts(rng: np.random.Generator, n: int, max_shift: int) -> np.ndarray:
+    """Each of n images' move `(n, 2)`: (dy, dx), each in [-max_shift, max_shift]."""
+    return rng.integers(-max_shift, max_shift + 1, size=(n, 2))
+
+
+def _framed(images: np.ndarray, max_shift: int, side: int = 28) -> np.ndarray:
+    """Images `(n, side*side)` -> `(n, side + 2 s, side + 2 s)`, each inside a frame of background
+    `s = max_shift` pixels wide, so that every move by up to s pixels is a plain window of it."""
+    frame = np.zeros((len(images), side + 2 * max_shift, side + 2 * max_shift), images.dtype)
+    frame[:, max_shift:max_shift + side, max_shift:max_shift + side] = images.reshape(len(images), side, side)
+    return frame
+
+
+def _move_into(out: np.ndarray, frame: np.ndarray, chosen: np.ndarray, shifts: np.ndarray, max_shift: int) -> None:
+    """out[i] = image chosen[i] moved by shifts[i] = (dy, dx), read from `frame` (see `_framed`).
+
+    Moving an image down by dy shows the window whose top row is dy rows above its own; the frame
+    supplies the background that comes in. One numpy copy per distinct move, not per image.
+    out `(n, side*side)`, chosen `(n,)` indices into frame, shifts `(n, 2)` as from `_draw_shifts`.
+    """
+    side = frame.shape[1] - 2 * max_shift
+    grid = out.reshape(len(out), side, side)
+    for dy in range(-max_shift, max_shift + 1):
+        for dx in range(-max_shift, max_shift + 1):
+            rows = np.flatnonzero((shifts[:, 0] == dy) & (shifts[:, 1] == dx))
+            top, left = max_shift - dy, max_shift - dx
+            grid[rows] = frame[chosen[rows], top:top + side, left:left + side]
+
+
 def shift_images(images: np.ndarray, rng: np.random.Generator, max_shift: int, side: int = 28) -> None:
     """Move each image `(n, 784)` in place by a random (dy, dx) in [-max_shift, max_shift], filling
     with background. A digit moved by a pixel is still the same digit: this teaches the network
-    that, and keeps it from memorising exact pixel positions. One numpy slice per shift, not per image."""
-    grid = images.reshape(len(images), side, side)
-    shifts = rng.integers(-max_shift, max_shift + 1, size=(len(images), 2))
-    for dy in range(-max_shift, max_shift + 1):
-        for dx in range(-max_shift, max_shift + 1):
-            chosen = np.flatnonzero((shifts[:, 0] == dy) & (shifts[:, 1] == dx))
-            if (dy == 0 and dx == 0) or not len(chosen):
-                continue
-            moved = np.zeros((len(chosen), side, side), images.dtype)
-            moved[:, max(dy, 0):side + min(dy, 0), max(dx, 0):side + min(dx, 0)] = \
-                grid[chosen, max(-dy, 0):side + min(-dy, 0), max(-dx, 0):side + min(-dx, 0)]
-            grid[chosen] = moved
+    that, and keeps it from memorising exact pixel positions. (`train` does the same while it
+    shuffles, from a frame it makes once: see `_move_into`.)"""
+    shifts = _draw_shifts(rng, len(images), max_shift)
+    _move_into(images, _framed(images, max_shift, side), np.arange(len(images)), shifts, max_shift)
 
 
 class Optimizer:
-    """Updates parameters in place from their gradients. Subclasses define `update`."""
+    """Updates parameters in place from their gradients. Subclasses define `update`.
+
+    Each update writes its intermediate results into a preallocated `scratch` array of the
+    parameter's shape (numpy's `out=`) instead of new arrays, and takes its constants as 0-d arrays
+    of the parameter's dtype, which numpy handles about twice as fast as Python floats: the same
+    arithmetic, without the overhead that dominates on small arrays.
+    """
 
     def __init__(self, parameters: list[np.ndarray], learning_rate: float):
         self.parameters = parameters
         self.learning_rate = learning_rate
+        self.scratch = [np.empty_like(p) for p in parameters]
 
     def step(self, gradients: list[np.ndarray]):
         for index, (parameter, gradient) in enumerate(zip(self.parameters, gradients)):
             self.update(index, parameter, gradient)
+
+    def constants(self, *values: float) -> list[tuple[np.ndarray, ...]]:
+        """`values` as 0-d arrays, one tuple per parameter, of that parameter's dtype."""
+        return [tuple(np.array(value, p.dtype) for value in values) for p in self.parameters]
 
 
 class SGD(Optimizer):
     """Plain gradient descent: w <- w - eta * grad."""
 
     def update(self, index, parameter, gradient):
-        parameter -= self.learning_rate * gradient
+        parameter -= np.multiply(self.learning_rate, gradient, out=self.scratch[index])
 
 
 class Momentum(Optimizer):
@@ -144,18 +178,21 @@ class Momentum(Optimizer):
     def update(self, index, parameter, gradient):
         velocity = self.velocities[index]
         velocity *= self.momentum
-        velocity -= self.learning_rate * gradient
+        velocity -= np.multiply(self.learning_rate, gradient, out=self.scratch[index])
         parameter += velocity
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba 2015): momentum on the gradient, scaled by its running RMS, bias-corrected."""
+    """Adam (Kingma & Ba 2015): momentum on the gradient, scaled by its running RMS, bias-corrected.
+    beta1, beta2 and epsilon are fixed when it is made (as 0-d arrays, see Optimizer)."""
 
     def __init__(self, parameters, learning_rate, beta1=0.9, beta2=0.999, epsilon=1e-8):
         super().__init__(parameters, learning_rate)
         self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
         self.first_moments = [np.zeros_like(p) for p in parameters]
         self.second_moments = [np.zeros_like(p) for p in parameters]
+        self.denominators = [np.empty_like(p) for p in parameters]  # scratch for sqrt(v) + epsilon
+        self.coefficients = self.constants(beta1, 1 - beta1, beta2, 1 - beta2, epsilon)
         self.steps = 0
 
     def step(self, gradients):
@@ -165,12 +202,16 @@ class Adam(Optimizer):
         super().step(gradients)
 
     def update(self, index, parameter, gradient):
+        beta1, one_minus_beta1, beta2, one_minus_beta2, epsilon = self.coefficients[index]
         m, v = self.first_moments[index], self.second_moments[index]
-        m *= self.beta1
-        m += (1 - self.beta1) * gradient
-        v *= self.beta2
-        v += (1 - self.beta2) * gradient * gradient
-        parameter -= self.step_size * m / (np.sqrt(v) + self.epsilon)
+        scratch, denominator = self.scratch[index], self.denominators[index]
+        m *= beta1                                                 # m <- beta1 m + (1 - beta1) g
+        m += np.multiply(one_minus_beta1, gradient, out=scratch)
+        v *= beta2                                                 # v <- beta2 v + (1 - beta2) g^2
+        v += np.multiply(np.multiply(one_minus_beta2, gradient, out=scratch), gradient, out=scratch)
+        np.sqrt(v, out=denominator)                                # w <- w - step m / (sqrt(v) + epsilon)
+        denominator += epsilon
+        parameter -= np.divide(np.multiply(self.step_size, m, out=scratch), denominator, out=scratch)
 
 
 def make_optimizer(name: str, parameters: list[np.ndarray], learning_rate: float, momentum: float) -> Optimizer:
@@ -238,16 +279,184 @@ class TrainingResult:
         return [asdict(record) for record in self.history]
 
 
+# The fast path. `backprop` above is the math as written; `_Workspace.backprop` is the same math
+# arranged for speed, and `train` uses it. With the video's small layers a step costs ~1.6 MFLOP in
+# its two large matrix products but ~50 numpy calls, each about a microsecond of overhead, so what
+# costs is calling numpy and allocating arrays rather than arithmetic. The workspace therefore:
+# - keeps every weight, then every bias, in one flat vector `parameters` (weights[l] and biases[l]
+#   are views into it) and the gradient in another of the same layout, so the optimizer updates all
+#   of them with a dozen numpy calls per step instead of a dozen per array;
+# - gives every z, a, delta and f'(a) its own buffer, made once, written with `out=` (and the
+#   squishes with network.py's in-place twins, ACTIVATIONS_INTO);
+# - calls np.dot, the same BLAS call as `@` with less overhead;
+# - takes the mean over the batch once, on the output layer's delta (delta / batch), which carries
+#   through every later product; dividing by a power of two such as 32 is exact, so the gradients
+#   then equal backprop's bit for bit (for other batch lengths, to float rounding);
+# - writes the last layer's z and a (and for softmax each row's max z and sum of e^(z - max)) into
+#   epoch-long arrays that `train` passes in, so the cost and the training accuracy are computed
+#   from them once per progress report, not at every step; softmax with cross-entropy even needs
+#   only log-softmax of the right digit, log(sum) + max - z_y, from what the softmax kept.
+# Every other operation is the one backprop performs, in the same order, so the numbers are the
+# same; tests/test_training.py checks this against backprop, the optimizers and a reference loop.
+
+
+class _Workspace:
+    """The buffers and the fast `backprop` that `train` uses (see the comment above).
+
+    `parameters` starts as a copy of the network's weights and biases; `copy_to(network)` writes
+    them back. `gradient` receives d(mean cost)/d(parameters) with the same layout.
+    """
+
+    def __init__(self, network: Network, cost_name: str):
+        self.network, self.cost_name, self.dtype = network, cost_name, network.dtype
+        self.layer_sizes = network.layer_sizes
+        shapes = [w.shape for w in network.weights] + [b.shape for b in network.biases]
+        sizes = [math.prod(shape) for shape in shapes]
+        ends = np.cumsum(sizes)
+        self.weight_count = int(ends[len(network.weights) - 1])  # weights come first, then biases
+        self.parameters = np.empty(int(ends[-1]), self.dtype)
+        self.gradient = np.empty_like(self.parameters)
+        views = [(start, stop, shape) for start, stop, shape in zip(ends - sizes, ends, shapes)]
+        parameter_views = [self.parameters[start:stop].reshape(shape) for start, stop, shape in views]
+        gradient_views = [self.gradient[start:stop].reshape(shape) for start, stop, shape in views]
+        layers = len(network.weights)
+        self.weights, self.biases = parameter_views[:layers], parameter_views[layers:]
+        self.grad_weights, self.grad_biases = gradient_views[:layers], gradient_views[layers:]
+        self.weights_transposed = [w.T for w in self.weights]  # (n_in, n_out) views, made once
+        for mine, theirs in zip(parameter_views, network.weights + network.biases):
+            mine[...] = theirs
+        self.squish_into, self.derivative_into = ACTIVATIONS_INTO[network.activation]
+        self.output_into = OUTPUTS_INTO[network.output]
+        self.softmax_output = network.output == "softmax"
+        self.weight_decay_scratch = np.empty(self.weight_count, self.dtype)
+        self.buffers = {}  # batch length -> its buffers
+
+    def copy_to(self, network: Network):
+        """Write the current weights and biases into the network's own arrays (in place)."""
+        for theirs, mine in zip(network.weights + network.biases, self.weights + self.biases):
+            theirs[...] = mine
+
+    def _buffers_for(self, rows: int):
+        """Hidden layers' activations a, every layer's delta, f'(a), and the batch length."""
+        if rows not in self.buffers:
+            hidden = self.layer_sizes[1:-1]
+            self.buffers[rows] = (
+                [np.empty((rows, n), self.dtype) for n in hidden],                  # a_1 .. a_{L-1}
+                [np.empty((rows, n), self.dtype) for n in self.layer_sizes[1:]],    # delta_1 .. delta_L
+                [np.empty((rows, n), self.dtype) for n in hidden],                  # f'(a_1) .. f'(a_{L-1})
+                np.array(rows, self.dtype),                                         # the batch length
+            )
+        return self.buffers[rows]
+
+    def backprop(self, inputs, targets, weighted_sums, outputs, row_max, row_sum):
+        """`backprop` for one mini-batch, into `self.gradient`.
+
+        inputs `(batch, n_0)`, targets `(batch, n_L)`; the last layer's z and a are written into
+        `weighted_sums` and `outputs`, both `(batch, n_L)`, and for a softmax output each row's max
+        z and sum of e^(z - max) into `row_max` and `row_sum`, both `(batch, 1)`.
+        """
+        rows = len(inputs)
+        hidden_activations, deltas, derivatives, batch_length = self._buffers_for(rows)
+        activations = [inputs, *hidden_activations, outputs]
+        last = len(self.weights) - 1
+        for l in range(last):  # hidden layers: z is squished in place into a
+            a = activations[l + 1]
+            np.dot(activations[l], self.weights_transposed[l], out=a)  # z = a W^T + b  (batch, n_out)
+            a += self.biases[l]
+            self.squish_into(a, a)                                        # a' = f(z)
+        np.dot(activations[last], self.weights_transposed[last], out=weighted_sums)
+        weighted_sums += self.biases[last]
+        if self.softmax_output:
+            softmax_into(weighted_sums, outputs, row_max, row_sum)
+        else:
+            self.output_into(weighted_sums, outputs)
+
+        delta = deltas[last]
+        if self.cost_name == "cross_entropy":
+            np.subtract(outputs, targets, out=delta)  # see output_delta
+        else:
+            delta[...] = output_delta(self.network, outputs, targets, self.cost_name)
+        np.divide(delta, batch_length, out=delta)  # the mean over the batch, for every gradient below
+        for l in reversed(range(last + 1)):
+            np.dot(delta.T, activations[l], out=self.grad_weights[l])  # (n_out, n_in)
+            np.add.reduce(delta, 0, None, self.grad_biases[l])             # (n_out,) sum over the batch
+            if l > 0:
+                previous = deltas[l - 1]
+                np.dot(delta, self.weights[l], out=previous)           # delta_l = (delta_{l+1} W) * f'(a_l)
+                previous *= self.derivative_into(activations[l], derivatives[l - 1])
+                delta = previous
+
+    def add_weight_decay(self, weight_decay: float):
+        """grad_weights += weight_decay * weights, for all layers at once (the biases are not decayed)."""
+        weight_gradient = self.gradient[:self.weight_count]
+        weight_gradient += np.multiply(weight_decay, self.parameters[:self.weight_count], out=self.weight_decay_scratch)
+
+
+class _Shuffler:
+    """The training set in a new random order each epoch, each image moved by up to `max_shift`
+    pixels (see shift_images), in contiguous arrays that the mini-batches are views of.
+
+    Copying 50,000 images is memory-bound work that would stall training for a tenth of an epoch
+    or more, so the next epoch's copy is made on a second thread (numpy lets go of the GIL while it
+    copies) into a second set of arrays, while `train` works through this epoch's. The random
+    draws are made in the same order as drawing them at the start of every epoch would make them.
+    """
+
+    def __init__(self, images: np.ndarray, targets: np.ndarray, labels: np.ndarray,
+                 rng: np.random.Generator, max_shift: int):
+        self.sources, self.rng, self.max_shift = (images, targets, labels), rng, max_shift
+        self.frame = None       # the images framed for shifting (see _framed), made by the thread at first use
+        self.arrays = [tuple(np.empty_like(source) for source in self.sources) for _ in range(2)]
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="digitnet-shuffle")
+        self.prepared = 0       # epochs drawn and handed to the thread so far
+        self.pending = None     # the thread's work on the latest of them
+
+    def _prepare_next(self):
+        order = self.rng.permutation(len(self.sources[0]))
+        shifts = _draw_shifts(self.rng, len(order), self.max_shift) if self.max_shift else None
+        self.pending = self.executor.submit(self._copy, self.arrays[self.prepared % 2], order, shifts)
+        self.prepared += 1
+
+    def _copy(self, arrays, order, shifts):
+        images, targets, labels = arrays
+        if shifts is not None:
+            if self.frame is None:
+                self.frame = _framed(self.sources[0], self.max_shift)
+            _move_into(images, self.frame, order, shifts, self.max_shift)
+        else:  # mode="clip" lets take write straight into `out` (order is a valid permutation anyway)
+            np.take(self.sources[0], order, axis=0, out=images, mode="clip")
+        np.take(self.sources[1], order, axis=0, out=targets, mode="clip")
+        np.take(self.sources[2], order, out=labels, mode="clip")
+
+    def next_epoch(self, another: bool) -> int:
+        """Wait for this epoch's arrays and, if `another` epoch follows, start on its copy.
+        Returns which set of `arrays` (0 or 1) holds this epoch's images, targets and labels."""
+        if self.prepared == 0:
+            self._prepare_next()
+        self.pending.result()
+        current = (self.prepared - 1) % 2
+        if another:
+            self._prepare_next()
+        return current
+
+    def close(self):
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+
 def train(network: Network, dataset: Dataset, settings: TrainingSettings = TrainingSettings(),
           on_batch: Callable[[int, int, int, float], None] | None = None,
           on_epoch: Callable[[EpochRecord], None] | None = None,
           progress_every: int = 50) -> TrainingResult:
     """Stochastic gradient descent on `dataset`'s training images, in place on `network`.
 
-    Each epoch shuffles once (seeded) into one contiguous buffer and walks it in mini-batches.
-    After each epoch the validation accuracy is measured; at the end (or on Ctrl-C) the network
-    is left holding the weights of its best validation epoch. `on_batch(epoch, done, total, loss)`
-    is called every `progress_every` batches, `on_epoch(record)` after each epoch.
+    Each epoch shuffles once (seeded) into contiguous arrays, moving each image by up to
+    `shift_pixels` on the way (see `_Shuffler`), and walks them in mini-batches with
+    `_Workspace.backprop`. After each epoch the validation accuracy is measured; at the end (or on
+    Ctrl-C) the network is left holding the weights of its best validation epoch.
+    `on_batch(epoch, done, total, loss)` is called every `progress_every` batches, `on_epoch(record)`
+    after each epoch; the network holds the current weights when they are called. Training stops
+    with DigitnetError once the cost is no longer finite (checked at every `progress_every` batches
+    and at the end of each epoch).
     """
     if network.layer_sizes[0] != dataset.train_images.shape[1] or network.layer_sizes[-1] != 10:
         raise DigitnetError(f"network {network.layer_sizes} does not fit the data: inputs must be "
@@ -257,54 +466,81 @@ def train(network: Network, dataset: Dataset, settings: TrainingSettings = Train
     images = np.ascontiguousarray(dataset.train_images, dtype=dtype)
     targets = one_hot(dataset.train_labels, dtype=dtype)
     labels = dataset.train_labels.astype(np.int64)
-    n = len(images)
-    batches = range(0, n, settings.batch_size)
-    shuffled_images, shuffled_targets = np.empty_like(images), np.empty_like(targets)
-    shuffled_labels = np.empty_like(labels)
-    parameters = network.weights + network.biases
-    optimizer = make_optimizer(settings.optimizer, parameters, settings.learning_rate, settings.momentum)
+    n, size = len(images), settings.batch_size
+    # Per image of the epoch: the last layer's z and a, and (softmax) each row's max z and sum of e^(z - max).
+    weighted_sums, outputs = np.empty_like(targets), np.empty_like(targets)
+    row_max, row_sum = np.empty((n, 1), dtype), np.empty((n, 1), dtype)
+    workspace = _Workspace(network, settings.cost)
+    optimizer = make_optimizer(settings.optimizer, [workspace.parameters], settings.learning_rate, settings.momentum)
+    gradients = [workspace.gradient]  # the optimizer sees one flat parameter and its gradient
     result = TrainingResult()
-    best_accuracy, best_parameters = -1.0, [p.copy() for p in parameters]
+    best_accuracy, best_parameters = -1.0, workspace.parameters.copy()
+    shuffler = _Shuffler(images, targets, labels, rng, settings.shift_pixels)
+    # Each mini-batch's rows of the epoch-long arrays, as views made once (for both sets of the shuffler's).
+    epoch_arrays = (weighted_sums, outputs, row_max, row_sum)
+    batches = [[(shuffled_images[start:start + size], shuffled_targets[start:start + size],
+                 *(array[start:start + size] for array in epoch_arrays)) for start in range(0, n, size)]
+               for shuffled_images, shuffled_targets, _ in shuffler.arrays]
+    log_softmax_cost = settings.cost == "cross_entropy" and network.output == "softmax"
+
+    def cost_of_rows(current: int, start: int, stop: int, epoch: int) -> float:
+        """Summed cost of the epoch's images start..stop (in the shuffler's arrays `current`), from what
+        the forward passes stored; stops training that diverged."""
+        _, shuffled_targets, shuffled_labels = shuffler.arrays[current]
+        if log_softmax_cost:  # -log a_y = log(sum e^(z - max)) + max - z_y, image by image
+            right_digit_z = weighted_sums[start:stop][np.arange(stop - start), shuffled_labels[start:stop]]
+            per_image = np.log(row_sum[start:stop, 0]) + (row_max[start:stop, 0] - right_digit_z)
+            loss = float(per_image.sum(dtype=np.float64))
+        else:
+            loss = cost(network, outputs[start:stop], weighted_sums[start:stop], shuffled_targets[start:stop],
+                        settings.cost) * (stop - start)
+        if not np.isfinite(loss):
+            raise DigitnetError(f"training diverged at epoch {epoch} (the cost became {loss}); "
+                                f"try a smaller learning rate than {settings.learning_rate}")
+        return loss
+
     try:
-        for epoch in range(1, settings.epochs + 1):
-            started = time.perf_counter()
-            optimizer.learning_rate = learning_rate_at(settings, epoch)
-            order = rng.permutation(n)
-            np.take(images, order, axis=0, out=shuffled_images)
-            np.take(targets, order, axis=0, out=shuffled_targets)
-            np.take(labels, order, out=shuffled_labels)
-            if settings.shift_pixels:
-                shift_images(shuffled_images, rng, settings.shift_pixels)
-            total_loss, correct = 0.0, 0
-            for index, start in enumerate(batches):
-                stop = start + settings.batch_size
-                grad_weights, grad_biases, loss, outputs = backprop(
-                    network, shuffled_images[start:stop], shuffled_targets[start:stop], settings.cost)
-                if not np.isfinite(loss):
-                    raise DigitnetError(f"training diverged at epoch {epoch} (the cost became {loss}); "
-                                        f"try a smaller learning rate than {settings.learning_rate}")
-                if settings.weight_decay:
-                    for g, w in zip(grad_weights, network.weights):
-                        g += settings.weight_decay * w
-                optimizer.step(grad_weights + grad_biases)
-                total_loss += loss * len(outputs)
-                correct += int((outputs.argmax(axis=1) == shuffled_labels[start:stop]).sum())
-                if on_batch is not None and (index + 1) % progress_every == 0:
-                    on_batch(epoch, index + 1, len(batches), total_loss / min(stop, n))
-            validation_accuracy = network.accuracy(dataset.validation_images, dataset.validation_labels)
-            record = EpochRecord(epoch, total_loss / n, correct / n, validation_accuracy,
-                                 time.perf_counter() - started)
-            result.history.append(record)
-            if validation_accuracy > best_accuracy:
-                best_accuracy, result.best_epoch = validation_accuracy, epoch
-                best_parameters = [p.copy() for p in parameters]
-            if on_epoch is not None:
-                on_epoch(record)
+        # One BLAS thread: a mini-batch's matrix products are too small to gain from a second thread,
+        # yet big enough that OpenBLAS hands them half each, so its second thread would be woken at
+        # every step and spin in between, taking a core (or a hyperthread's sibling) for nothing.
+        # (The results do not depend on it.) And once weights overflow, numpy would warn at every
+        # step until the divergence check stops training.
+        with threadpool_limits(limits=1, user_api="blas"), np.errstate(over="ignore", invalid="ignore"):
+            for epoch in range(1, settings.epochs + 1):
+                started = time.perf_counter()
+                optimizer.learning_rate = learning_rate_at(settings, epoch)
+                current = shuffler.next_epoch(another=epoch < settings.epochs)
+                total_loss, counted = 0.0, 0  # cost summed over the first `counted` images
+                for index, batch in enumerate(batches[current]):
+                    workspace.backprop(*batch)  # inputs, targets, and where the last layer's results go
+                    if settings.weight_decay:
+                        workspace.add_weight_decay(settings.weight_decay)
+                    optimizer.step(gradients)
+                    if (index + 1) % progress_every == 0:
+                        done = min((index + 1) * size, n)
+                        total_loss, counted = total_loss + cost_of_rows(current, counted, done, epoch), done
+                        if on_batch is not None:
+                            workspace.copy_to(network)
+                            on_batch(epoch, index + 1, len(batches[current]), total_loss / done)
+                total_loss += cost_of_rows(current, counted, n, epoch)
+                workspace.copy_to(network)
+                validation_accuracy = network.accuracy(dataset.validation_images, dataset.validation_labels)
+                correct = int((outputs.argmax(axis=1) == shuffler.arrays[current][2]).sum())  # vs the labels
+                record = EpochRecord(epoch, total_loss / n, correct / n, validation_accuracy,
+                                     time.perf_counter() - started)
+                result.history.append(record)
+                if validation_accuracy > best_accuracy:
+                    best_accuracy, result.best_epoch = validation_accuracy, epoch
+                    best_parameters = workspace.parameters.copy()
+                if on_epoch is not None:
+                    on_epoch(record)
     except KeyboardInterrupt:
         result.interrupted = True
+    finally:
+        shuffler.close()
     if result.history:
-        for parameter, best in zip(parameters, best_parameters):
-            parameter[...] = best
+        workspace.parameters[...] = best_parameters
+    workspace.copy_to(network)
     return result
 
 
