@@ -1,4 +1,7 @@
-"""Learning: costs, backpropagation over whole mini-batches, optimizers, the training loop.
+"""Learning: costs, backpropagation over whole mini-batches, the training loop.
+
+Optimizers (how to step downhill) are in optimizers.py, each epoch's shuffled and shifted images in
+shuffling.py.
 
 Backpropagation, in the glossary of network.py (batches are rows, `@` is matrix product):
     delta_L = dC/dz_L                                  the output layer's error   (batch, n_L)
@@ -11,7 +14,6 @@ from __future__ import annotations
 
 import math
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
@@ -21,9 +23,10 @@ from threadpoolctl import threadpool_limits
 from .data import Dataset
 from .errors import DigitnetError
 from .network import ACTIVATIONS, ACTIVATIONS_INTO, OUTPUTS_INTO, Network, softmax_into
+from .optimizers import OPTIMIZERS, SGD, Adam, Momentum, Optimizer, make_optimizer  # noqa: F401 (public here too)
+from .shuffling import Shuffler, shift_images  # noqa: F401 (public here too)
 
 COSTS = ("cross_entropy", "quadratic")
-OPTIMIZERS = ("adam", "momentum", "sgd")
 SCHEDULES = ("cosine", "constant")
 
 
@@ -97,129 +100,6 @@ def backprop(network: Network, inputs: np.ndarray, targets: np.ndarray, cost_nam
         if l > 0:
             delta = (delta @ network.weights[l]) * derivative(trace.activations[l])  # (batch, n_in)
     return grad_weights, grad_biases, loss, outputs
-
-
-def _draw_shifts(rng: np.random.Generator, n: int, max_shift: int) -> np.ndarray:
-    """Each of n images' move `(n, 2)`: (dy, dx), each in [-max_shift, max_shift]."""
-    return rng.integers(-max_shift, max_shift + 1, size=(n, 2))
-
-
-def _framed(images: np.ndarray, max_shift: int, side: int = 28) -> np.ndarray:
-    """Images `(n, side*side)` -> `(n, side + 2 s, side + 2 s)`, each inside a frame of background
-    `s = max_shift` pixels wide, so that every move by up to s pixels is a plain window of it."""
-    frame = np.zeros((len(images), side + 2 * max_shift, side + 2 * max_shift), images.dtype)
-    frame[:, max_shift:max_shift + side, max_shift:max_shift + side] = images.reshape(len(images), side, side)
-    return frame
-
-
-def _move_into(out: np.ndarray, frame: np.ndarray, chosen: np.ndarray, shifts: np.ndarray, max_shift: int) -> None:
-    """out[i] = image chosen[i] moved by shifts[i] = (dy, dx), read from `frame` (see `_framed`).
-
-    Moving an image down by dy shows the window whose top row is dy rows above its own; the frame
-    supplies the background that comes in. One numpy copy per distinct move, not per image.
-    out `(n, side*side)`, chosen `(n,)` indices into frame, shifts `(n, 2)` as from `_draw_shifts`.
-    """
-    side = frame.shape[1] - 2 * max_shift
-    grid = out.reshape(len(out), side, side)
-    for dy in range(-max_shift, max_shift + 1):
-        for dx in range(-max_shift, max_shift + 1):
-            rows = np.flatnonzero((shifts[:, 0] == dy) & (shifts[:, 1] == dx))
-            top, left = max_shift - dy, max_shift - dx
-            grid[rows] = frame[chosen[rows], top:top + side, left:left + side]
-
-
-def shift_images(images: np.ndarray, rng: np.random.Generator, max_shift: int, side: int = 28) -> None:
-    """Move each image `(n, 784)` in place by a random (dy, dx) in [-max_shift, max_shift], filling
-    with background. A digit moved by a pixel is still the same digit: this teaches the network
-    that, and keeps it from memorising exact pixel positions. (`train` does the same while it
-    shuffles, from a frame it makes once: see `_move_into`.)"""
-    shifts = _draw_shifts(rng, len(images), max_shift)
-    _move_into(images, _framed(images, max_shift, side), np.arange(len(images)), shifts, max_shift)
-
-
-class Optimizer:
-    """Updates parameters in place from their gradients. Subclasses define `update`.
-
-    Each update writes its intermediate results into a preallocated `scratch` array of the
-    parameter's shape (numpy's `out=`) instead of new arrays, and takes its constants as 0-d arrays
-    of the parameter's dtype, which numpy handles about twice as fast as Python floats: the same
-    arithmetic, without the overhead that dominates on small arrays.
-    """
-
-    def __init__(self, parameters: list[np.ndarray], learning_rate: float):
-        self.parameters = parameters
-        self.learning_rate = learning_rate
-        self.scratch = [np.empty_like(p) for p in parameters]
-
-    def step(self, gradients: list[np.ndarray]):
-        for index, (parameter, gradient) in enumerate(zip(self.parameters, gradients)):
-            self.update(index, parameter, gradient)
-
-    def constants(self, *values: float) -> list[tuple[np.ndarray, ...]]:
-        """`values` as 0-d arrays, one tuple per parameter, of that parameter's dtype."""
-        return [tuple(np.array(value, p.dtype) for value in values) for p in self.parameters]
-
-
-class SGD(Optimizer):
-    """Plain gradient descent: w <- w - eta * grad."""
-
-    def update(self, index, parameter, gradient):
-        parameter -= np.multiply(self.learning_rate, gradient, out=self.scratch[index])
-
-
-class Momentum(Optimizer):
-    """Gradient descent with momentum: v <- mu v - eta grad ; w <- w + v (a ball rolling downhill)."""
-
-    def __init__(self, parameters, learning_rate, momentum=0.9):
-        super().__init__(parameters, learning_rate)
-        self.momentum = momentum
-        self.velocities = [np.zeros_like(p) for p in parameters]
-
-    def update(self, index, parameter, gradient):
-        velocity = self.velocities[index]
-        velocity *= self.momentum
-        velocity -= np.multiply(self.learning_rate, gradient, out=self.scratch[index])
-        parameter += velocity
-
-
-class Adam(Optimizer):
-    """Adam (Kingma & Ba 2015): momentum on the gradient, scaled by its running RMS, bias-corrected.
-    beta1, beta2 and epsilon are fixed when it is made (as 0-d arrays, see Optimizer)."""
-
-    def __init__(self, parameters, learning_rate, beta1=0.9, beta2=0.999, epsilon=1e-8):
-        super().__init__(parameters, learning_rate)
-        self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
-        self.first_moments = [np.zeros_like(p) for p in parameters]
-        self.second_moments = [np.zeros_like(p) for p in parameters]
-        self.denominators = [np.empty_like(p) for p in parameters]  # scratch for sqrt(v) + epsilon
-        self.coefficients = self.constants(beta1, 1 - beta1, beta2, 1 - beta2, epsilon)
-        self.steps = 0
-
-    def step(self, gradients):
-        self.steps += 1
-        # Fold the bias corrections into one step size, as the paper's efficient form does.
-        self.step_size = self.learning_rate * math.sqrt(1 - self.beta2 ** self.steps) / (1 - self.beta1 ** self.steps)
-        super().step(gradients)
-
-    def update(self, index, parameter, gradient):
-        beta1, one_minus_beta1, beta2, one_minus_beta2, epsilon = self.coefficients[index]
-        m, v = self.first_moments[index], self.second_moments[index]
-        scratch, denominator = self.scratch[index], self.denominators[index]
-        m *= beta1                                                 # m <- beta1 m + (1 - beta1) g
-        m += np.multiply(one_minus_beta1, gradient, out=scratch)
-        v *= beta2                                                 # v <- beta2 v + (1 - beta2) g^2
-        v += np.multiply(np.multiply(one_minus_beta2, gradient, out=scratch), gradient, out=scratch)
-        np.sqrt(v, out=denominator)                                # w <- w - step m / (sqrt(v) + epsilon)
-        denominator += epsilon
-        parameter -= np.divide(np.multiply(self.step_size, m, out=scratch), denominator, out=scratch)
-
-
-def make_optimizer(name: str, parameters: list[np.ndarray], learning_rate: float, momentum: float) -> Optimizer:
-    if name == "sgd":
-        return SGD(parameters, learning_rate)
-    if name == "momentum":
-        return Momentum(parameters, learning_rate, momentum)
-    return Adam(parameters, learning_rate)
 
 
 @dataclass(frozen=True)
@@ -392,57 +272,6 @@ class _Workspace:
         weight_gradient += np.multiply(weight_decay, self.parameters[:self.weight_count], out=self.weight_decay_scratch)
 
 
-class _Shuffler:
-    """The training set in a new random order each epoch, each image moved by up to `max_shift`
-    pixels (see shift_images), in contiguous arrays that the mini-batches are views of.
-
-    Copying 50,000 images is memory-bound work that would stall training for a tenth of an epoch
-    or more, so the next epoch's copy is made on a second thread (numpy lets go of the GIL while it
-    copies) into a second set of arrays, while `train` works through this epoch's. The random
-    draws are made in the same order as drawing them at the start of every epoch would make them.
-    """
-
-    def __init__(self, images: np.ndarray, targets: np.ndarray, labels: np.ndarray,
-                 rng: np.random.Generator, max_shift: int):
-        self.sources, self.rng, self.max_shift = (images, targets, labels), rng, max_shift
-        self.frame = None       # the images framed for shifting (see _framed), made by the thread at first use
-        self.arrays = [tuple(np.empty_like(source) for source in self.sources) for _ in range(2)]
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="digitnet-shuffle")
-        self.prepared = 0       # epochs drawn and handed to the thread so far
-        self.pending = None     # the thread's work on the latest of them
-
-    def _prepare_next(self):
-        order = self.rng.permutation(len(self.sources[0]))
-        shifts = _draw_shifts(self.rng, len(order), self.max_shift) if self.max_shift else None
-        self.pending = self.executor.submit(self._copy, self.arrays[self.prepared % 2], order, shifts)
-        self.prepared += 1
-
-    def _copy(self, arrays, order, shifts):
-        images, targets, labels = arrays
-        if shifts is not None:
-            if self.frame is None:
-                self.frame = _framed(self.sources[0], self.max_shift)
-            _move_into(images, self.frame, order, shifts, self.max_shift)
-        else:  # mode="clip" lets take write straight into `out` (order is a valid permutation anyway)
-            np.take(self.sources[0], order, axis=0, out=images, mode="clip")
-        np.take(self.sources[1], order, axis=0, out=targets, mode="clip")
-        np.take(self.sources[2], order, out=labels, mode="clip")
-
-    def next_epoch(self, another: bool) -> int:
-        """Wait for this epoch's arrays and, if `another` epoch follows, start on its copy.
-        Returns which set of `arrays` (0 or 1) holds this epoch's images, targets and labels."""
-        if self.prepared == 0:
-            self._prepare_next()
-        self.pending.result()
-        current = (self.prepared - 1) % 2
-        if another:
-            self._prepare_next()
-        return current
-
-    def close(self):
-        self.executor.shutdown(wait=True, cancel_futures=True)
-
-
 def train(network: Network, dataset: Dataset, settings: TrainingSettings = TrainingSettings(),
           on_batch: Callable[[int, int, int, float], None] | None = None,
           on_epoch: Callable[[EpochRecord], None] | None = None,
@@ -450,7 +279,7 @@ def train(network: Network, dataset: Dataset, settings: TrainingSettings = Train
     """Stochastic gradient descent on `dataset`'s training images, in place on `network`.
 
     Each epoch shuffles once (seeded) into contiguous arrays, moving each image by up to
-    `shift_pixels` on the way (see `_Shuffler`), and walks them in mini-batches with
+    `shift_pixels` on the way (see `Shuffler`), and walks them in mini-batches with
     `_Workspace.backprop`. After each epoch the validation accuracy is measured; at the end (or on
     Ctrl-C) the network is left holding the weights of its best validation epoch.
     `on_batch(epoch, done, total, loss)` is called every `progress_every` batches, `on_epoch(record)`
@@ -475,7 +304,7 @@ def train(network: Network, dataset: Dataset, settings: TrainingSettings = Train
     gradients = [workspace.gradient]  # the optimizer sees one flat parameter and its gradient
     result = TrainingResult()
     best_accuracy, best_parameters = -1.0, workspace.parameters.copy()
-    shuffler = _Shuffler(images, targets, labels, rng, settings.shift_pixels)
+    shuffler = Shuffler(images, targets, labels, rng, settings.shift_pixels)
     # Each mini-batch's rows of the epoch-long arrays, as views made once (for both sets of the shuffler's).
     epoch_arrays = (weighted_sums, outputs, row_max, row_sum)
     batches = [[(shuffled_images[start:start + size], shuffled_targets[start:start + size],

@@ -1,0 +1,100 @@
+"""Each epoch's training images: in a new random order, each moved by up to a few pixels.
+
+A digit moved by a pixel is still the same digit; showing the network its examples slightly moved
+every epoch teaches it that, instead of exact pixel positions (`TrainingSettings.shift_pixels`).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+
+def _draw_shifts(rng: np.random.Generator, n: int, max_shift: int) -> np.ndarray:
+    """Each of n images' move `(n, 2)`: (dy, dx), each in [-max_shift, max_shift]."""
+    return rng.integers(-max_shift, max_shift + 1, size=(n, 2))
+
+
+def _framed(images: np.ndarray, max_shift: int, side: int = 28) -> np.ndarray:
+    """Images `(n, side*side)` -> `(n, side + 2 s, side + 2 s)`, each inside a frame of background
+    `s = max_shift` pixels wide, so that every move by up to s pixels is a plain window of it."""
+    frame = np.zeros((len(images), side + 2 * max_shift, side + 2 * max_shift), images.dtype)
+    frame[:, max_shift:max_shift + side, max_shift:max_shift + side] = images.reshape(len(images), side, side)
+    return frame
+
+
+def _move_into(out: np.ndarray, frame: np.ndarray, chosen: np.ndarray, shifts: np.ndarray, max_shift: int) -> None:
+    """out[i] = image chosen[i] moved by shifts[i] = (dy, dx), read from `frame` (see `_framed`).
+
+    Moving an image down by dy shows the window whose top row is dy rows above its own; the frame
+    supplies the background that comes in. One numpy copy per distinct move, not per image.
+    out `(n, side*side)`, chosen `(n,)` indices into frame, shifts `(n, 2)` as from `_draw_shifts`.
+    """
+    side = frame.shape[1] - 2 * max_shift
+    grid = out.reshape(len(out), side, side)
+    for dy in range(-max_shift, max_shift + 1):
+        for dx in range(-max_shift, max_shift + 1):
+            rows = np.flatnonzero((shifts[:, 0] == dy) & (shifts[:, 1] == dx))
+            top, left = max_shift - dy, max_shift - dx
+            grid[rows] = frame[chosen[rows], top:top + side, left:left + side]
+
+
+def shift_images(images: np.ndarray, rng: np.random.Generator, max_shift: int, side: int = 28) -> None:
+    """Move each image `(n, 784)` in place by a random (dy, dx) in [-max_shift, max_shift], filling
+    with background. A digit moved by a pixel is still the same digit: this teaches the network
+    that, and keeps it from memorising exact pixel positions. (`train` does the same while it
+    shuffles, from a frame it makes once: see `_move_into`.)"""
+    shifts = _draw_shifts(rng, len(images), max_shift)
+    _move_into(images, _framed(images, max_shift, side), np.arange(len(images)), shifts, max_shift)
+
+
+class Shuffler:
+    """The training set in a new random order each epoch, each image moved by up to `max_shift`
+    pixels (see shift_images), in contiguous arrays that the mini-batches are views of.
+
+    Copying 50,000 images is memory-bound work that would stall training for a tenth of an epoch
+    or more, so the next epoch's copy is made on a second thread (numpy lets go of the GIL while it
+    copies) into a second set of arrays, while `train` works through this epoch's. The random
+    draws are made in the same order as drawing them at the start of every epoch would make them.
+    """
+
+    def __init__(self, images: np.ndarray, targets: np.ndarray, labels: np.ndarray,
+                 rng: np.random.Generator, max_shift: int):
+        self.sources, self.rng, self.max_shift = (images, targets, labels), rng, max_shift
+        self.frame = None       # the images framed for shifting (see _framed), made by the thread at first use
+        self.arrays = [tuple(np.empty_like(source) for source in self.sources) for _ in range(2)]
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="digitnet-shuffle")
+        self.prepared = 0       # epochs drawn and handed to the thread so far
+        self.pending = None     # the thread's work on the latest of them
+
+    def _prepare_next(self):
+        order = self.rng.permutation(len(self.sources[0]))
+        shifts = _draw_shifts(self.rng, len(order), self.max_shift) if self.max_shift else None
+        self.pending = self.executor.submit(self._copy, self.arrays[self.prepared % 2], order, shifts)
+        self.prepared += 1
+
+    def _copy(self, arrays, order, shifts):
+        images, targets, labels = arrays
+        if shifts is not None:
+            if self.frame is None:
+                self.frame = _framed(self.sources[0], self.max_shift)
+            _move_into(images, self.frame, order, shifts, self.max_shift)
+        else:  # mode="clip" lets take write straight into `out` (order is a valid permutation anyway)
+            np.take(self.sources[0], order, axis=0, out=images, mode="clip")
+        np.take(self.sources[1], order, axis=0, out=targets, mode="clip")
+        np.take(self.sources[2], order, out=labels, mode="clip")
+
+    def next_epoch(self, another: bool) -> int:
+        """Wait for this epoch's arrays and, if `another` epoch follows, start on its copy.
+        Returns which set of `arrays` (0 or 1) holds this epoch's images, targets and labels."""
+        if self.prepared == 0:
+            self._prepare_next()
+        self.pending.result()
+        current = (self.prepared - 1) % 2
+        if another:
+            self._prepare_next()
+        return current
+
+    def close(self):
+        self.executor.shutdown(wait=True, cancel_futures=True)
