@@ -31,6 +31,10 @@ class Optimizer:
         for index, (parameter, gradient) in enumerate(zip(self.parameters, gradients)):
             self.update(index, parameter, gradient)
 
+    def step_function(self, gradients: list[np.ndarray]):
+        """`step(gradients)` as a function of no arguments (subclasses make faster ones)."""
+        return lambda: self.step(gradients)
+
     def constants(self, *values: float) -> list[tuple[np.ndarray, ...]]:
         """`values` as 0-d arrays, one tuple per parameter, of that parameter's dtype."""
         return [tuple(np.array(value, p.dtype) for value in values) for p in self.parameters]
@@ -88,6 +92,35 @@ class Adam(Optimizer):
         np.sqrt(v, out=denominator)                                # w <- w - step m / (sqrt(v) + epsilon)
         denominator += epsilon
         parameter -= np.divide(np.multiply(self.step_size, m, out=scratch), denominator, out=scratch)
+
+
+    def step_function(self, gradients):
+        """`step(gradients)` as a function of no arguments. For one parameter (train's flat vector) every
+        array, constant and numpy function is looked up once, here: the same numpy calls as `update`,
+        in the same order (out arrays passed positionally, which numpy parses faster), so the same
+        numbers, with a fraction of the Python overhead."""
+        if len(self.parameters) != 1:
+            return super().step_function(gradients)
+        parameter, gradient = self.parameters[0], gradients[0]
+        beta1, one_minus_beta1, beta2, one_minus_beta2, epsilon = self.coefficients[0]
+        m, v = self.first_moments[0], self.second_moments[0]
+        scratch, denominator = self.scratch[0], self.denominators[0]
+        multiply, add, subtract, divide, sqrt = np.multiply, np.add, np.subtract, np.divide, np.sqrt
+        square_root = math.sqrt
+
+        def step():
+            self.steps = steps = self.steps + 1
+            self.step_size = step_size = (self.learning_rate * square_root(1 - self.beta2 ** steps)
+                                          / (1 - self.beta1 ** steps))
+            multiply(m, beta1, m)
+            add(m, multiply(one_minus_beta1, gradient, scratch), m)
+            multiply(v, beta2, v)
+            add(v, multiply(multiply(one_minus_beta2, gradient, scratch), gradient, scratch), v)
+            sqrt(v, denominator)
+            add(denominator, epsilon, denominator)
+            subtract(parameter, divide(multiply(step_size, m, scratch), denominator, scratch), parameter)
+
+        return step
 
 
 def make_optimizer(name: str, parameters: list[np.ndarray], learning_rate: float, momentum: float) -> Optimizer:

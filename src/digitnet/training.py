@@ -22,7 +22,7 @@ from threadpoolctl import threadpool_limits
 
 from .data import Dataset
 from .errors import DigitnetError
-from .network import ACTIVATIONS, ACTIVATIONS_INTO, OUTPUTS_INTO, Network, softmax_into
+from .network import _HALF, _ONE, ACTIVATIONS, ACTIVATIONS_INTO, OUTPUTS_INTO, Network, sigmoid_into
 from .optimizers import OPTIMIZERS, SGD, Adam, Momentum, Optimizer, make_optimizer  # noqa: F401 (public here too)
 from .shuffling import Shuffler, shift_images  # noqa: F401 (public here too)
 
@@ -168,7 +168,11 @@ class TrainingResult:
 #   of them with a dozen numpy calls per step instead of a dozen per array;
 # - gives every z, a, delta and f'(a) its own buffer, made once, written with `out=` (and the
 #   squishes with network.py's in-place twins, ACTIVATIONS_INTO);
-# - calls np.dot, the same BLAS call as `@` with less overhead;
+# - calls np.dot's C function (the same BLAS call as `@`, without `@`'s or np.dot's Python-level
+#   overhead), and passes every `out` positionally;
+# - makes, before the first epoch, one function of no arguments per mini-batch (`step_function`)
+#   with every view, buffer and numpy function already looked up, and the optimizer likewise
+#   (`Optimizer.step_function`), so the loop does little in Python besides the numpy calls;
 # - takes the mean over the batch once, on the output layer's delta (delta / batch), which carries
 #   through every later product; dividing by a power of two such as 32 is exact, so the gradients
 #   then equal backprop's bit for bit (for other batch lengths, to float rounding);
@@ -178,6 +182,11 @@ class TrainingResult:
 #   only log-softmax of the right digit, log(sum) + max - z_y, from what the softmax kept.
 # Every other operation is the one backprop performs, in the same order, so the numbers are the
 # same; tests/test_training.py checks this against backprop, the optimizers and a reference loop.
+
+
+# np.dot's C function itself, without the __array_function__ dispatch wrapper in front of it (a third
+# of a microsecond per call, eight calls per step; the arrays here are all plain ndarrays).
+_dot = getattr(np.dot, "_implementation", np.dot)
 
 
 class _Workspace:
@@ -235,41 +244,89 @@ class _Workspace:
         `weighted_sums` and `outputs`, both `(batch, n_L)`, and for a softmax output each row's max
         z and sum of e^(z - max) into `row_max` and `row_sum`, both `(batch, 1)`.
         """
+        self.step_function(inputs, targets, weighted_sums, outputs, row_max, row_sum)()
+
+    def step_function(self, inputs, targets, weighted_sums, outputs, row_max, row_sum):
+        """`backprop(inputs, ...)` as a function of no arguments, with every view, buffer and numpy
+        function it uses looked up once, here, rather than at every call: `train` makes one per
+        mini-batch before the first epoch. The numpy calls are backprop's, in the same order (out
+        arrays passed positionally, which numpy parses faster than `out=`), so the same numbers."""
         rows = len(inputs)
         hidden_activations, deltas, derivatives, batch_length = self._buffers_for(rows)
         activations = [inputs, *hidden_activations, outputs]
         last = len(self.weights) - 1
-        for l in range(last):  # hidden layers: z is squished in place into a
-            a = activations[l + 1]
-            np.dot(activations[l], self.weights_transposed[l], out=a)  # z = a W^T + b  (batch, n_out)
-            a += self.biases[l]
-            self.squish_into(a, a)                                        # a' = f(z)
-        np.dot(activations[last], self.weights_transposed[last], out=weighted_sums)
-        weighted_sums += self.biases[last]
-        if self.softmax_output:
-            softmax_into(weighted_sums, outputs, row_max, row_sum)
-        else:
-            self.output_into(weighted_sums, outputs)
+        add, subtract, multiply, divide, tanh, exp = np.add, np.subtract, np.multiply, np.divide, np.tanh, np.exp
+        dot = _dot
+        add_reduce, max_reduce = np.add.reduce, np.maximum.reduce
+        half, one = _HALF, _ONE  # sigmoid_into's constants
+        sigmoid_hidden = self.squish_into is sigmoid_into
+        squish_into, derivative_into, output_into = self.squish_into, self.derivative_into, self.output_into
+        softmax_output, cross_entropy = self.softmax_output, self.cost_name == "cross_entropy"
+        network, cost_name = self.network, self.cost_name
+        # hidden layers: (a_in, W^T, a_out = z squished in place, b)
+        forward = [(activations[l], self.weights_transposed[l], activations[l + 1], self.biases[l])
+                   for l in range(last)]
+        last_input, last_weights_t, last_bias = activations[last], self.weights_transposed[last], self.biases[last]
+        output_delta_buffer = deltas[last]
+        # layers L .. 2: (delta^T, a_l, grad W, grad b, delta, W_l, previous delta, f'(a_l) buffer)
+        backward = [(deltas[l].T, activations[l], self.grad_weights[l], self.grad_biases[l], deltas[l],
+                     self.weights[l], deltas[l - 1], derivatives[l - 1]) for l in range(last, 0, -1)]
+        first_delta, first_delta_t = deltas[0], deltas[0].T
+        first_grad_weights, first_grad_biases = self.grad_weights[0], self.grad_biases[0]
 
-        delta = deltas[last]
-        if self.cost_name == "cross_entropy":
-            np.subtract(outputs, targets, out=delta)  # see output_delta
-        else:
-            delta[...] = output_delta(self.network, outputs, targets, self.cost_name)
-        np.divide(delta, batch_length, out=delta)  # the mean over the batch, for every gradient below
-        for l in reversed(range(last + 1)):
-            np.dot(delta.T, activations[l], out=self.grad_weights[l])  # (n_out, n_in)
-            np.add.reduce(delta, 0, None, self.grad_biases[l])             # (n_out,) sum over the batch
-            if l > 0:
-                previous = deltas[l - 1]
-                np.dot(delta, self.weights[l], out=previous)           # delta_l = (delta_{l+1} W) * f'(a_l)
-                previous *= self.derivative_into(activations[l], derivatives[l - 1])
-                delta = previous
+        def step():
+            for a_in, weights_t, a, bias in forward:
+                dot(a_in, weights_t, a)                 # z = a W^T + b  (batch, n_out)
+                add(a, bias, a)
+                if sigmoid_hidden:                      # a' = f(z): sigmoid_into, inline
+                    multiply(half, a, a)
+                    tanh(a, a)
+                    add(one, a, a)
+                    multiply(half, a, a)
+                else:
+                    squish_into(a, a)
+            dot(last_input, last_weights_t, weighted_sums)
+            add(weighted_sums, last_bias, weighted_sums)
+            if softmax_output:                          # softmax_into, inline
+                subtract(weighted_sums, max_reduce(weighted_sums, 1, None, row_max, True), outputs)
+                exp(outputs, outputs)
+                divide(outputs, add_reduce(outputs, 1, None, row_sum, True), outputs)
+            else:
+                output_into(weighted_sums, outputs)
+            if cross_entropy:
+                subtract(outputs, targets, output_delta_buffer)  # see output_delta
+            else:
+                output_delta_buffer[...] = output_delta(network, outputs, targets, cost_name)
+            divide(output_delta_buffer, batch_length, output_delta_buffer)  # the mean over the batch
+            for delta_t, a, grad_weights, grad_biases, delta, weights, previous, derivative in backward:
+                dot(delta_t, a, grad_weights)                   # (n_out, n_in)
+                add_reduce(delta, 0, None, grad_biases)         # (n_out,) sum over the batch
+                dot(delta, weights, previous)                   # delta_l = (delta_{l+1} W) * f'(a_l)
+                if sigmoid_hidden:                              # f'(a) = a (1 - a)
+                    subtract(one, a, derivative)
+                    multiply(a, derivative, derivative)
+                    multiply(previous, derivative, previous)
+                else:
+                    multiply(previous, derivative_into(a, derivative), previous)
+            dot(first_delta_t, inputs, first_grad_weights)
+            add_reduce(first_delta, 0, None, first_grad_biases)
+
+        return step
 
     def add_weight_decay(self, weight_decay: float):
         """grad_weights += weight_decay * weights, for all layers at once (the biases are not decayed)."""
         weight_gradient = self.gradient[:self.weight_count]
         weight_gradient += np.multiply(weight_decay, self.parameters[:self.weight_count], out=self.weight_decay_scratch)
+
+    def weight_decay_function(self, weight_decay: float):
+        """`add_weight_decay(weight_decay)` as a function of no arguments, views made once."""
+        weight_gradient, weights = self.gradient[:self.weight_count], self.parameters[:self.weight_count]
+        scratch, multiply, add = self.weight_decay_scratch, np.multiply, np.add
+
+        def add_weight_decay():
+            add(weight_gradient, multiply(weight_decay, weights, scratch), weight_gradient)
+
+        return add_weight_decay
 
 
 def train(network: Network, dataset: Dataset, settings: TrainingSettings = TrainingSettings(),
@@ -310,6 +367,9 @@ def train(network: Network, dataset: Dataset, settings: TrainingSettings = Train
     batches = [[(shuffled_images[start:start + size], shuffled_targets[start:start + size],
                  *(array[start:start + size] for array in epoch_arrays)) for start in range(0, n, size)]
                for shuffled_images, shuffled_targets, _ in shuffler.arrays]
+    step_functions = [[workspace.step_function(*batch) for batch in set_batches] for set_batches in batches]
+    optimizer_step = optimizer.step_function(gradients)
+    add_weight_decay = workspace.weight_decay_function(settings.weight_decay) if settings.weight_decay else None
     log_softmax_cost = settings.cost == "cross_entropy" and network.output == "softmax"
 
     def cost_of_rows(current: int, start: int, stop: int, epoch: int) -> float:
@@ -340,17 +400,25 @@ def train(network: Network, dataset: Dataset, settings: TrainingSettings = Train
                 optimizer.learning_rate = learning_rate_at(settings, epoch)
                 current = shuffler.next_epoch(another=epoch < settings.epochs)
                 total_loss, counted = 0.0, 0  # cost summed over the first `counted` images
-                for index, batch in enumerate(batches[current]):
-                    workspace.backprop(*batch)  # inputs, targets, and where the last layer's results go
-                    if settings.weight_decay:
-                        workspace.add_weight_decay(settings.weight_decay)
-                    optimizer.step(gradients)
-                    if (index + 1) % progress_every == 0:
-                        done = min((index + 1) * size, n)
+                steps = step_functions[current]
+                for chunk_start in range(0, len(steps), progress_every):
+                    chunk = steps[chunk_start:chunk_start + progress_every]
+                    if add_weight_decay is None:
+                        for backprop_step in chunk:
+                            backprop_step()  # this mini-batch's gradient; the last layer's results kept
+                            optimizer_step()
+                    else:
+                        for backprop_step in chunk:
+                            backprop_step()
+                            add_weight_decay()
+                            optimizer_step()
+                    if len(chunk) == progress_every:  # every `progress_every` batches
+                        index = chunk_start + progress_every
+                        done = min(index * size, n)
                         total_loss, counted = total_loss + cost_of_rows(current, counted, done, epoch), done
                         if on_batch is not None:
                             workspace.copy_to(network)
-                            on_batch(epoch, index + 1, len(batches[current]), total_loss / done)
+                            on_batch(epoch, index, len(steps), total_loss / done)
                 total_loss += cost_of_rows(current, counted, n, epoch)
                 workspace.copy_to(network)
                 validation_accuracy = network.accuracy(dataset.validation_images, dataset.validation_labels)
