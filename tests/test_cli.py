@@ -100,6 +100,13 @@ def test_info_shows_the_structure_and_13002():
     (["evaluate", "--data", "/nonexistent"], "not a directory"),
     (["train", "--learning-rate", "-1"], "learning_rate must be a positive number"),
     (["train", "--out", "/no/such/folder/m.safetensors"], "does not exist"),
+    (["train", "--out", "/tmp"], "/tmp: is a folder"),
+    (["train", "--batch-size", "100000"], "batch_size 100000 is more than the 50,000 training images"),
+    (["plot", "weights", "--out", "/tmp"], "/tmp: is a folder"),
+    (["plot", "mistakes", "--count", "0"], "show at least one mistake"),
+    (["compare", "--jobs", "0"], "jobs must be >= 1"),
+    (["compare", "--data", "/nonexistent"], "not a directory"),
+    (["serve", "--port", "99999"], "choose a port from 0 to 65535"),
 ])
 def test_user_mistakes_are_one_line_without_traceback(args, message):
     result = run(*args, check=False)
@@ -148,3 +155,19 @@ def test_compare_trains_structures_side_by_side(tmp_path):
     for name in ("16-16 sigmoid", "16-16 ReLU", "30 sigmoid", "100 sigmoid", "300-100 ReLU"):
         assert name in result.stdout
     assert out.exists() and f"wrote {out}" in result.stdout
+
+
+def test_info_and_plot_training_skip_broken_history_records(tmp_path):
+    from digitnet.modelfile import save_model
+    from digitnet.network import Network
+
+    good = {"epoch": 1, "loss": 0.5, "train_accuracy": 0.8, "validation_accuracy": 0.85, "seconds": 1.0}
+    path = save_model(tmp_path / "odd.safetensors", Network(), {
+        "training": {"epochs": 3}, "best_epoch": 7, "test_accuracy": "high",
+        "history": [{"epoch": 0}, "abc", {**good, "loss": "nan"}, good]})
+    info = run("info", str(path))
+    assert "epochs run: 1, best: 1 (validation accuracy 85.00%)" in info.stdout and "test accuracy" not in info.stdout
+    run("plot", "training", str(path), "--out", str(tmp_path / "t.png"))
+    broken = save_model(tmp_path / "none.safetensors", Network(), {"history": [{"epoch": "x"}]})
+    result = run("plot", "training", str(broken), "--out", str(tmp_path / "u.png"), check=False)
+    assert result.returncode == 1 and "no training history" in result.stderr

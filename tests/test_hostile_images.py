@@ -46,7 +46,7 @@ def one_line_error(image, *fragments: str) -> str:
         to_network_input(image)
     message = str(caught.value)
     assert "\n" not in message, message
-    name = Path(image).name if isinstance(image, (str, os.PathLike)) else "image"
+    name = str(image) if isinstance(image, (str, os.PathLike)) else "image"  # the path as given
     assert message.startswith(f"{name}: "), message
     for fragment in fragments:
         assert fragment in message, message

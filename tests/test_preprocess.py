@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import struct
 import warnings
 import zlib
@@ -286,7 +287,7 @@ def test_blank_image_asks_for_a_digit(blank):
 def test_blank_file_names_the_file(tmp_path):
     path = tmp_path / "empty-canvas.png"
     Image.new("RGB", (100, 100), "white").save(path)
-    with pytest.raises(DigitnetError, match=r"^empty-canvas.png: the image is blank"):
+    with pytest.raises(DigitnetError, match=rf"^{re.escape(str(path))}: the image is blank"):
         to_network_input(path)
 
 
@@ -316,7 +317,7 @@ def test_unreadable_file_is_one_line_naming_the_file(write, problem, tmp_path):
     path = tmp_path / "upload.png"
     write(path)
     for image in (path, path.read_bytes()):
-        name = "upload.png" if image is path else "image"
+        name = re.escape(str(path)) if image is path else "image"  # the path as the user gave it
         with pytest.raises(DigitnetError, match=rf"^{name}: .*{problem}") as error:
             to_network_input(image)
         assert "\n" not in str(error.value)
@@ -341,7 +342,7 @@ def test_a_bomb_gives_the_error_and_no_stray_warning(tmp_path):
 
 
 def test_missing_file_and_directory_name_the_path(tmp_path):
-    with pytest.raises(DigitnetError, match=r"^nowhere.png: cannot read the file"):
+    with pytest.raises(DigitnetError, match=r"nowhere.png: cannot read the file"):
         to_network_input(tmp_path / "nowhere.png")
     with pytest.raises(DigitnetError, match="cannot read the file"):
         to_network_input(tmp_path)

@@ -1,6 +1,8 @@
 """digitnet: the neural network of 3Blue1Brown's "But what is a neural network?", for real.
 
-    from digitnet import Network, load_dataset, train, TrainingSettings, load_model, to_network_input
+    from digitnet import Network, load_dataset, load_model, default_model_path
+    from digitnet.training import TrainingSettings, train
+    from digitnet.preprocess import to_network_input
 """
 
 __version__ = "0.1.0"

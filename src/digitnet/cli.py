@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -206,17 +205,20 @@ def command_train(args) -> int:
     from .evaluation import evaluate
     from .modelfile import save_model
     from .network import Network
-    from .training import TrainingSettings, train, training_metadata
+    from .training import TrainingSettings, check_fits, train, training_metadata
 
     settings = TrainingSettings(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                                 optimizer=args.optimizer, momentum=args.momentum, cost=args.cost,
                                 weight_decay=args.weight_decay, shift_pixels=args.shift_pixels,
                                 seed=args.seed)
     out = Path(args.out)
+    if out.is_dir():
+        raise DigitnetError(f"{out}: is a folder; give a file name for --out")
     if not out.parent.is_dir():
         raise DigitnetError(f"{out}: folder {out.parent} does not exist; create it or choose another --out")
     dataset = load_dataset(args.data)
     network = Network((784, *args.layers, 10), args.activation, args.output, seed=args.seed)
+    check_fits(network, dataset, settings)
     print(f"training {network.describe()}", file=sys.stderr)
     print(f"on {len(dataset.train_images):,} images from {dataset.source}, "
           f"validating on {len(dataset.validation_images):,}", file=sys.stderr)
@@ -254,7 +256,7 @@ def command_train(args) -> int:
     save_model(out, network, metadata)
     print(f"best epoch {result.best_epoch}: validation accuracy "
           f"{result.history[result.best_epoch - 1].validation_accuracy:.2%}; saved to {out}", file=sys.stderr)
-    print(f"test accuracy: {test.accuracy:.2%} ({int(test.accuracy * test.count):,} of {test.count:,} test images)")
+    print(f"test accuracy: {test.accuracy:.2%} ({test.correct:,} of {test.count:,} test images)")
     return 130 if result.interrupted else 0
 
 
@@ -266,7 +268,7 @@ def command_evaluate(args) -> int:
     dataset = load_dataset(args.data)
     result = evaluate(model.network, dataset.test_images, dataset.test_labels)
     print(f"model: {model.path}  ({model.network.describe()})")
-    print(f"test accuracy: {result.accuracy:.2%} ({int(round(result.accuracy * result.count)):,} of {result.count:,})")
+    print(f"test accuracy: {result.accuracy:.2%} ({result.correct:,} of {result.count:,})")
     print()
     print("digit  accuracy  images")
     for digit, (accuracy, count) in enumerate(zip(result.per_digit_accuracy, result.confusion.sum(axis=1))):
@@ -307,6 +309,8 @@ def command_predict(args) -> int:
 
 
 def command_info(args) -> int:
+    from .modelfile import history_records, is_number
+
     model = _load(args.model)
     network, meta = model.network, model.metadata
     print(f"model: {model.path}")
@@ -325,29 +329,24 @@ def command_info(args) -> int:
     if isinstance(training, dict) and training:
         print()
         print("training: " + ", ".join(f"{k}={v}" for k, v in training.items()))
-        history = meta.get("history") if isinstance(meta.get("history"), list) else []
+        history = history_records(meta)
         best = meta.get("best_epoch")
-        best = best if isinstance(best, int) and not isinstance(best, bool) and 1 <= best <= len(history) \
-            else len(history)
-        record = history[best - 1] if history and isinstance(history[best - 1], dict) else {}
-        if _is_number(record.get("validation_accuracy")):
+        record = next((r for r in history if r["epoch"] == best), history[-1] if history else None)
+        if record is not None:
             seconds = meta.get("training_seconds")
-            print(f"epochs run: {len(history)}, best: {best} "
+            print(f"epochs run: {len(history)}, best: {record['epoch']} "
                   f"(validation accuracy {record['validation_accuracy']:.2%})"
-                  + (f", {seconds:.1f} s of training" if _is_number(seconds) else ""))
-        if _is_number(meta.get("test_accuracy")):
+                  + (f", {seconds:.1f} s of training" if is_number(seconds) else ""))
+        if is_number(meta.get("test_accuracy")):
             print(f"test accuracy: {meta['test_accuracy']:.2%}")
         if isinstance(meta.get("data_checksum"), str):
             print(f"data: {meta.get('data_source', '?')} (sha256 {meta['data_checksum'][:16]}...)")
     return 0
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def command_plot(args) -> int:
     from . import plots
+    from .modelfile import history_records
 
     if args.plot == "activations":
         from .preprocess import to_network_input
@@ -361,7 +360,7 @@ def command_plot(args) -> int:
     if args.plot == "weights":
         path = plots.plot_weights(network, args.out, layer=args.layer)
     elif args.plot == "training":
-        path = plots.plot_training(model.metadata.get("history") or [], args.out)
+        path = plots.plot_training(history_records(model.metadata), args.out)
     elif args.plot == "confusion":
         path = plots.plot_confusion(evaluate(network, mnist.test_images, mnist.test_labels), args.out)
     elif args.plot == "mistakes":
@@ -395,17 +394,20 @@ def command_compare(args) -> int:
 
     from tqdm import tqdm
 
-    from .compare import DEFAULT_SETTINGS, DEFAULT_STRUCTURES, compare, comparison_table
+    from .compare import DEFAULT_SETTINGS, DEFAULT_STRUCTURES, check_jobs, compare, comparison_table
+    from .data import load_dataset
     from .plots import plot_comparison
 
     settings = replace(DEFAULT_SETTINGS, epochs=args.epochs, seed=args.seed)
+    check_jobs(args.jobs)
+    dataset = load_dataset(args.data) if args.data else None  # else each worker loads the shipped MNIST
     print(f"training {len(DEFAULT_STRUCTURES)} structures for {args.epochs} epochs each, "
           f"{args.jobs} at a time...", file=sys.stderr)
     with tqdm(total=len(DEFAULT_STRUCTURES), unit="network", file=sys.stderr) as bar:
         def on_done(row):
             bar.update(1)
             tqdm.write(f"  {row.name}: {row.test_accuracy:.2%} test accuracy", file=sys.stderr)
-        rows = compare(DEFAULT_STRUCTURES, settings, dataset=args.data, n_jobs=args.jobs, on_done=on_done)
+        rows = compare(DEFAULT_STRUCTURES, settings, dataset=dataset, n_jobs=args.jobs, on_done=on_done)
     print(comparison_table(rows))
     print(f"wrote {plot_comparison(rows, args.out)}")
     return 0

@@ -97,6 +97,12 @@ def _train_numbered(index: int, structure: Structure, settings: TrainingSettings
     return index, train_structure(structure, settings, dataset)
 
 
+def check_jobs(n_jobs: int) -> None:
+    """joblib's n_jobs: a positive count, or -1 for every core."""
+    if not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
+        raise DigitnetError(f"compare: jobs must be >= 1 (or -1 for every core), not {n_jobs}")
+
+
 def compare(structures=DEFAULT_STRUCTURES, settings: TrainingSettings = DEFAULT_SETTINGS,
             dataset: Dataset | str | Path | None = None, n_jobs: int = 2,
             on_done: Callable[[ComparisonRow], None] | None = None) -> list[ComparisonRow]:
@@ -111,6 +117,9 @@ def compare(structures=DEFAULT_STRUCTURES, settings: TrainingSettings = DEFAULT_
     structures = list(structures)
     if not structures or not all(isinstance(s, Structure) for s in structures):
         raise DigitnetError("compare: give one or more Structure(name, hidden_layers, activation)")
+    check_jobs(n_jobs)
+    if dataset is not None and not isinstance(dataset, Dataset):
+        dataset = load_dataset(dataset)  # once, here: a bad folder fails before any training starts
     order = sorted(range(len(structures)), key=lambda i: -structures[i].parameter_count)
     jobs = (delayed(_train_numbered)(i, structures[i], settings, dataset) for i in order)
     rows: list[ComparisonRow | None] = [None] * len(structures)

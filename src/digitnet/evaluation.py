@@ -25,6 +25,10 @@ class Evaluation:
         return np.diag(self.confusion) / np.maximum(self.confusion.sum(axis=1), 1)
 
     @property
+    def correct(self) -> int:
+        return int(np.trace(self.confusion))
+
+    @property
     def count(self) -> int:
         return int(self.confusion.sum())
 

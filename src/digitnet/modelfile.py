@@ -10,9 +10,8 @@ and that every number is finite. Writes are atomic: a temp file beside the targe
 from __future__ import annotations
 
 import json
-import os
+import math
 import struct
-import tempfile
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -22,6 +21,7 @@ import safetensors.numpy
 
 from . import __version__
 from .errors import DigitnetError
+from .files import write_atomically
 from .network import ACTIVATIONS, OUTPUTS, Network
 
 FORMAT = "digitnet-model"
@@ -58,25 +58,7 @@ def save_model(path: str | Path, network: Network, metadata: dict | None = None)
         tensors[f"weights.{l}"] = np.ascontiguousarray(w, dtype=np.float32)
         tensors[f"biases.{l}"] = np.ascontiguousarray(b, dtype=np.float32)
     blob = safetensors.numpy.save(tensors, metadata={"digitnet": json.dumps(meta)})
-    if path.parent and not path.parent.exists():
-        raise DigitnetError(f"{path}: folder {path.parent} does not exist")
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        # mkstemp makes the file private (0600); a model is an ordinary file, so give it the usual mode.
-        os.chmod(temp_name, path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        with os.fdopen(fd, "wb") as temp:
-            temp.write(blob)
-            temp.flush()
-            os.fsync(temp.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        # Whatever stopped us (disk full, Ctrl-C), the previous file at `path` is untouched.
-        try:
-            os.unlink(temp_name)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
+    return write_atomically(path, lambda file: file.write(blob), what="model")
 
 
 def _without_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
@@ -186,6 +168,25 @@ def load_model(path: str | Path) -> Model:
                       weights=[tensors[f"weights.{l}"] for l in range(n_layers)],
                       biases=[tensors[f"biases.{l}"] for l in range(n_layers)])
     return Model(network, meta, path)
+
+
+HISTORY_FIELDS = ("epoch", "loss", "train_accuracy", "validation_accuracy", "seconds")
+
+
+def is_number(value) -> bool:
+    """A finite int or float from untrusted JSON (True and False are not numbers here)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def history_records(metadata: dict) -> list[dict]:
+    """The per-epoch training history from a model's (untrusted) metadata: only the records that are
+    complete, with a whole-number epoch and finite numbers, reduced to HISTORY_FIELDS."""
+    history = metadata.get("history")
+    if not isinstance(history, list):
+        return []
+    return [{key: record[key] for key in HISTORY_FIELDS} for record in history
+            if isinstance(record, dict) and all(is_number(record.get(key)) for key in HISTORY_FIELDS)
+            and isinstance(record["epoch"], int)]
 
 
 def default_model_path() -> Path:

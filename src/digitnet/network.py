@@ -211,7 +211,10 @@ class Network:
         Softmax outputs already do; sigmoid outputs (each in (0, 1) on its own) are divided by
         their sum, so "confidence" means the same for both.
         """
-        outputs = self.feedforward(inputs)
+        return self.probabilities_from_outputs(self.feedforward(inputs))
+
+    def probabilities_from_outputs(self, outputs: np.ndarray) -> np.ndarray:
+        """The output layer's activations `(batch, 10)` as rows summing to 1 (see predict_probabilities)."""
         if self.output == "softmax":
             return outputs
         return outputs / outputs.sum(axis=1, keepdims=True)

@@ -11,8 +11,6 @@ on limits symmetric around zero; pixel brightness is grey from black (0.0) to wh
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +22,7 @@ from matplotlib.ticker import MaxNLocator
 
 from .errors import DigitnetError
 from .evaluation import Evaluation
+from .files import write_atomically
 from .insight import dream, explain, noise_answers
 from .network import Network
 
@@ -46,22 +45,13 @@ WEIGHT_COLORS = LinearSegmentedColormap.from_list(
 def save_figure(figure: Figure, path) -> Path:
     """Write `figure` to `path` in the format its suffix names (.png, .svg, .pdf), atomically."""
     path = Path(path)
+    if path.is_dir():  # before the suffix: "a folder" says more than "no format"
+        raise DigitnetError(f"{path}: is a folder; give a file name for the picture")
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise DigitnetError(f"{path}: cannot tell the picture format; end the name with {', '.join(FORMATS)}")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise DigitnetError(f"{path}: folder {folder} does not exist; create it or choose another path")
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as temp:
-            figure.savefig(temp, format=fmt, dpi=DPI, metadata={"Date": None} if fmt == "svg" else None)
-        os.chmod(temp_name, 0o644)  # mkstemp makes it private; a picture is for sharing
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomically(path, lambda file: figure.savefig(
+        file, format=fmt, dpi=DPI, metadata={"Date": None} if fmt == "svg" else None), what="picture")
 
 
 def _figure(kind: str) -> Figure:
@@ -138,7 +128,7 @@ def plot_weights(network: Network, path, layer: int = 0, max_neurons: int = 64) 
         ax.set_axis_off()
         if i < shown:
             image = ax.imshow(weights[i].reshape(side, side), cmap=WEIGHT_COLORS, vmin=-limit, vmax=limit)
-            name = f"digit {i}" if target == "output" else f"neuron {i + 1}" if columns <= 5 else f"{i + 1}:"
+            name = f"digit {i}" if target == "output" else f"neuron {i}" if columns <= 5 else f"{i}:"
             ax.set_title(f"{name}  bias {biases[i]:+.2f}", fontsize=fontsize)
     colorbar = figure.colorbar(image, ax=axes, location="bottom", shrink=0.6, aspect=40, pad=0.02)
     colorbar.set_label("weight from that pixel: green positive, red negative, black zero")
@@ -160,9 +150,9 @@ def _plot_weight_matrix(network, path, layer, weights, biases) -> Path:
     matrix_ax.set_xlabel(f"from neuron of {source} ({n_in})")
     matrix_ax.set_ylabel(f"into neuron of {target} ({n_out})")
     if n_in <= 32:
-        matrix_ax.set_xticks(range(n_in), [str(i + 1) for i in range(n_in)], fontsize=8)
+        matrix_ax.set_xticks(range(n_in), [str(i) for i in range(n_in)], fontsize=8)
     if n_out <= 32:
-        labels = [str(i) if target == "output" else str(i + 1) for i in range(n_out)]
+        labels = [str(i) for i in range(n_out)]
         matrix_ax.set_yticks(range(n_out), labels, fontsize=8)
         bias_ax.set_yticks(range(n_out), labels, fontsize=8)
     bias_ax.set_xticks([0], ["bias"])
@@ -249,6 +239,8 @@ def plot_confusion(evaluation_or_confusion, path) -> Path:
 
 def plot_mistakes(network: Network, images, labels, path, count: int = 24) -> Path:
     """The `count` wrong answers the network was most sure of. images `(n, 784)`, labels `(n,)`."""
+    if count < 1:
+        raise DigitnetError(f"count {count}: show at least one mistake")
     images, labels = np.asarray(images), np.asarray(labels)
     if images.ndim != 2 or images.shape[1] != network.layer_sizes[0] or labels.shape != (len(images),):
         raise DigitnetError(f"images {images.shape} and labels {labels.shape}: "

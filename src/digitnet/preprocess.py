@@ -16,7 +16,6 @@ import io
 import os
 import warnings
 from contextlib import contextmanager
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -94,7 +93,7 @@ def center_of_mass(pixels: np.ndarray) -> tuple[float, float]:
 
 
 def _name_of(image) -> str:
-    return (Path(image).name or str(image)) if isinstance(image, (str, os.PathLike)) else "image"
+    return str(image) if isinstance(image, (str, os.PathLike)) else "image"
 
 
 @contextmanager

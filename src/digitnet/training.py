@@ -329,6 +329,17 @@ class _Workspace:
         return add_weight_decay
 
 
+def check_fits(network: Network, dataset: Dataset, settings: TrainingSettings) -> None:
+    """Raise DigitnetError if `network` and `settings` cannot train on `dataset` (train checks this
+    first; the CLI too, before it prints anything)."""
+    if network.layer_sizes[0] != dataset.train_images.shape[1] or network.layer_sizes[-1] != 10:
+        raise DigitnetError(f"network {network.layer_sizes} does not fit the data: inputs must be "
+                            f"{dataset.train_images.shape[1]} and outputs 10")
+    if settings.batch_size > len(dataset.train_images):
+        raise DigitnetError(f"batch_size {settings.batch_size} is more than the {len(dataset.train_images):,} "
+                            "training images; choose a smaller one (32 is the default)")
+
+
 def train(network: Network, dataset: Dataset, settings: TrainingSettings = TrainingSettings(),
           on_batch: Callable[[int, int, int, float], None] | None = None,
           on_epoch: Callable[[EpochRecord], None] | None = None,
@@ -344,9 +355,7 @@ def train(network: Network, dataset: Dataset, settings: TrainingSettings = Train
     with DigitnetError once the cost is no longer finite (checked at every `progress_every` batches
     and at the end of each epoch).
     """
-    if network.layer_sizes[0] != dataset.train_images.shape[1] or network.layer_sizes[-1] != 10:
-        raise DigitnetError(f"network {network.layer_sizes} does not fit the data: inputs must be "
-                            f"{dataset.train_images.shape[1]} and outputs 10")
+    check_fits(network, dataset, settings)
     rng = np.random.default_rng(settings.seed)
     dtype = network.dtype
     images = np.ascontiguousarray(dataset.train_images, dtype=dtype)

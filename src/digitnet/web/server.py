@@ -150,7 +150,7 @@ def create_app(model_path: str | Path | None = None, models_dir: str | Path | No
         if inputs.shape != (network.layer_sizes[0],):
             raise HTTPException(422, f"this model takes {network.layer_sizes[0]} inputs, not {inputs.size}")
         trace = network.trace(inputs[np.newaxis])  # batch of one
-        probabilities = network.predict_probabilities(inputs[np.newaxis])[0]
+        probabilities = network.probabilities_from_outputs(trace.outputs)[0]
         return Prediction(input=_numbers(inputs),
                           weighted_sums=[_numbers(z[0]) for z in trace.weighted_sums],
                           activations=[_numbers(a[0]) for a in trace.activations],
@@ -195,6 +195,8 @@ def serve(model_path: str | Path | None = None, host: str = "127.0.0.1", port: i
     """
     import uvicorn
 
+    if not 0 <= port <= 65535:
+        raise DigitnetError(f"port {port}: choose a port from 0 to 65535 (8000 is the default)")
     app = create_app(model_path, models_dir)
     shown_host = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, f"[{host}]" if ":" in host else host)
     url = f"http://{shown_host}:{port}/"
