@@ -174,8 +174,13 @@ HISTORY_FIELDS = ("epoch", "loss", "train_accuracy", "validation_accuracy", "sec
 
 
 def is_number(value) -> bool:
-    """A finite int or float from untrusted JSON (True and False are not numbers here)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite float, or an int a float (and JavaScript) holds exactly, from untrusted JSON
+    (True and False are not numbers here; JSON's 10**400 is an int that math.isfinite rejects)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return abs(value) < 2**53
+    return isinstance(value, float) and math.isfinite(value)
 
 
 def history_records(metadata: dict) -> list[dict]:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import math
 import re
 import threading
 import time
@@ -37,7 +36,7 @@ from PIL import Image
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import DigitnetError
-from ..modelfile import Model, default_model_path, load_model
+from ..modelfile import Model, default_model_path, history_records, is_number, load_model
 from ..preprocess import FORMATS, to_network_input
 from .schemas import (EpochRecord, Example, Examples, Layer, ModelInfo, Neuron, Prediction,
                       PredictRequest, SelectModelRequest, TrainingSummary)
@@ -379,10 +378,7 @@ def _model_info(model: Model, files: list[str] | None) -> ModelInfo:
 
 def _training_summary(meta: dict) -> TrainingSummary | None:
     """The file's metadata (untrusted JSON) -> what the page shows; odd values are left out."""
-    records = meta.get("history") if isinstance(meta.get("history"), list) else []
-    history = [EpochRecord(**{key: value for key, value in record.items() if key in EpochRecord.model_fields
-                              and _is_number(value)})
-               for record in records if isinstance(record, dict) and _is_integer(record.get("epoch"))]
+    history = [EpochRecord(**record) for record in history_records(meta)]
     settings = meta.get("training")
     if not history and not isinstance(settings, dict):
         return None
@@ -390,18 +386,14 @@ def _training_summary(meta: dict) -> TrainingSummary | None:
     best = [r.validation_accuracy for r in history if r.epoch == best_epoch] or \
         [max((r.validation_accuracy for r in history if r.validation_accuracy is not None), default=None)]
     settings = {key: value for key, value in (settings if isinstance(settings, dict) else {}).items()
-                if isinstance(value, (str, bool)) or value is None or _is_number(value)}
+                if isinstance(value, (str, bool)) or value is None or is_number(value)}
     return TrainingSummary(epochs=len(history), best_epoch=best_epoch, best_validation_accuracy=best[0],
-                           test_accuracy=meta["test_accuracy"] if _is_number(meta.get("test_accuracy")) else None,
+                           test_accuracy=meta["test_accuracy"] if is_number(meta.get("test_accuracy")) else None,
                            settings=settings, history=history)
 
 
 def _is_integer(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**53
-
-
-def _is_number(value) -> bool:
-    return _is_integer(value) or (isinstance(value, float) and math.isfinite(value))
 
 
 def _read_static_files() -> dict[str, bytes]:
