@@ -223,12 +223,9 @@ class Network:
         """The brightest output neuron per row: `(batch, 784)` -> `(batch,)` ints."""
         return self.feedforward(inputs).argmax(axis=1)
 
-    def accuracy(self, inputs, labels, batch_size: int = 10_000) -> float:
-        """Fraction of rows whose predicted digit equals the label."""
-        correct = 0
-        for start in range(0, len(inputs), batch_size):
-            correct += int((self.predict_digit(inputs[start:start + batch_size]) == labels[start:start + batch_size]).sum())
-        return correct / max(len(inputs), 1)
+    def accuracy(self, inputs, labels) -> float:
+        """Fraction of rows of `inputs` `(n, 784)` whose predicted digit equals the label `(n,)`."""
+        return float((self.predict_digit(inputs) == labels).mean()) if len(inputs) else 0.0
 
     def copy(self, dtype=None) -> "Network":
         return Network(self.layer_sizes, self.activation, self.output, dtype=dtype or self.dtype,

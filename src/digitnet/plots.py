@@ -245,8 +245,7 @@ def plot_mistakes(network: Network, images, labels, path, count: int = 24) -> Pa
     if images.ndim != 2 or images.shape[1] != network.layer_sizes[0] or labels.shape != (len(images),):
         raise DigitnetError(f"images {images.shape} and labels {labels.shape}: "
                             f"need (n, {network.layer_sizes[0]}) and (n,)")
-    probabilities = np.concatenate([network.predict_probabilities(images[i:i + 10_000])
-                                    for i in range(0, len(images), 10_000)]) if len(images) else np.zeros((0, 10))
+    probabilities = network.predict_probabilities(images) if len(images) else np.zeros((0, 10))
     guesses = probabilities.argmax(axis=1)
     confidences = probabilities.max(axis=1)
     wrong = np.flatnonzero(guesses != labels)
