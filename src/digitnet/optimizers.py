@@ -63,62 +63,62 @@ class Momentum(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba 2015): momentum on the gradient, scaled by its running RMS, bias-corrected.
-    beta1, beta2 and epsilon are fixed when it is made (as 0-d arrays, see Optimizer)."""
+    """Adam (Kingma & Ba 2015): momentum on the gradient, scaled by its running RMS, bias-corrected:
+        m <- beta1 m + (1 - beta1) g ;  v <- beta2 v + (1 - beta2) g^2
+        w <- w - eta (sqrt(1 - beta2^t) / (1 - beta1^t)) m / (sqrt(v) + epsilon)
+    It keeps m / (1 - beta1) and v / (1 - beta2) instead of m and v, and folds those constant
+    factors into the step size and epsilon: the same update, with two fewer passes over the
+    parameters per step. beta1, beta2 and epsilon are fixed when it is made."""
 
     def __init__(self, parameters, learning_rate, beta1=0.9, beta2=0.999, epsilon=1e-8):
         super().__init__(parameters, learning_rate)
         self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
-        self.first_moments = [np.zeros_like(p) for p in parameters]
-        self.second_moments = [np.zeros_like(p) for p in parameters]
-        self.denominators = [np.empty_like(p) for p in parameters]  # scratch for sqrt(v) + epsilon
-        self.coefficients = self.constants(beta1, 1 - beta1, beta2, 1 - beta2, epsilon)
+        self.scaled_first_moments = [np.zeros_like(p) for p in parameters]   # m / (1 - beta1)
+        self.scaled_second_moments = [np.zeros_like(p) for p in parameters]  # v / (1 - beta2)
+        self.denominators = [np.empty_like(p) for p in parameters]  # scratch for sqrt(v / (1 - beta2)) + epsilon'
+        # m / (sqrt(v) + epsilon) = (1 - beta1) / sqrt(1 - beta2) * m' / (sqrt(v') + epsilon / sqrt(1 - beta2))
+        self.coefficients = self.constants(beta1, beta2, epsilon / math.sqrt(1 - beta2))
+        self.moment_scale = (1 - beta1) / math.sqrt(1 - beta2)
         self.steps = 0
 
-    def step(self, gradients):
+    def next_step_size(self) -> float:
+        """Count a step; its size: eta, bias-corrected as the paper's efficient form does, times moment_scale."""
         self.steps += 1
-        # Fold the bias corrections into one step size, as the paper's efficient form does.
-        self.step_size = self.learning_rate * math.sqrt(1 - self.beta2 ** self.steps) / (1 - self.beta1 ** self.steps)
+        return (self.learning_rate * self.moment_scale * math.sqrt(1 - self.beta2 ** self.steps)
+                / (1 - self.beta1 ** self.steps))
+
+    def step(self, gradients):
+        self.step_size = self.next_step_size()
         super().step(gradients)
 
     def update(self, index, parameter, gradient):
-        beta1, one_minus_beta1, beta2, one_minus_beta2, epsilon = self.coefficients[index]
-        m, v = self.first_moments[index], self.second_moments[index]
-        scratch, denominator = self.scratch[index], self.denominators[index]
-        m *= beta1                                                 # m <- beta1 m + (1 - beta1) g
-        m += np.multiply(one_minus_beta1, gradient, out=scratch)
-        v *= beta2                                                 # v <- beta2 v + (1 - beta2) g^2
-        v += np.multiply(np.multiply(one_minus_beta2, gradient, out=scratch), gradient, out=scratch)
-        np.sqrt(v, out=denominator)                                # w <- w - step m / (sqrt(v) + epsilon)
-        denominator += epsilon
-        parameter -= np.divide(np.multiply(self.step_size, m, out=scratch), denominator, out=scratch)
+        self._update(parameter, gradient, self.scaled_first_moments[index], self.scaled_second_moments[index],
+                     self.scratch[index], self.denominators[index], *self.coefficients[index], self.step_size)
 
+    @staticmethod
+    def _update(parameter, gradient, m, v, scratch, denominator, beta1, beta2, epsilon, step_size,
+                multiply=np.multiply, add=np.add, subtract=np.subtract, divide=np.divide, sqrt=np.sqrt):
+        """One Adam step in place, m and v kept scaled (see the class docstring); out arrays passed
+        positionally, which numpy parses faster."""
+        multiply(m, beta1, m)                       # m' <- beta1 m' + g
+        add(m, gradient, m)
+        multiply(v, beta2, v)                       # v' <- beta2 v' + g^2
+        add(v, multiply(gradient, gradient, scratch), v)
+        sqrt(v, denominator)                        # w <- w - step m' / (sqrt(v') + epsilon')
+        add(denominator, epsilon, denominator)
+        subtract(parameter, multiply(divide(m, denominator, scratch), step_size, scratch), parameter)
 
     def step_function(self, gradients):
-        """`step(gradients)` as a function of no arguments. For one parameter (train's flat vector) every
-        array, constant and numpy function is looked up once, here: the same numpy calls as `update`,
-        in the same order (out arrays passed positionally, which numpy parses faster), so the same
-        numbers, with a fraction of the Python overhead."""
+        """`step(gradients)` as a function of no arguments: for one parameter (train's flat vector) every
+        array and constant is looked up once, here; the same `_update`, so the same numbers."""
         if len(self.parameters) != 1:
             return super().step_function(gradients)
-        parameter, gradient = self.parameters[0], gradients[0]
-        beta1, one_minus_beta1, beta2, one_minus_beta2, epsilon = self.coefficients[0]
-        m, v = self.first_moments[0], self.second_moments[0]
-        scratch, denominator = self.scratch[0], self.denominators[0]
-        multiply, add, subtract, divide, sqrt = np.multiply, np.add, np.subtract, np.divide, np.sqrt
-        square_root = math.sqrt
+        arrays = (self.parameters[0], gradients[0], self.scaled_first_moments[0], self.scaled_second_moments[0],
+                  self.scratch[0], self.denominators[0], *self.coefficients[0])
+        update, next_step_size = self._update, self.next_step_size
 
         def step():
-            self.steps = steps = self.steps + 1
-            self.step_size = step_size = (self.learning_rate * square_root(1 - self.beta2 ** steps)
-                                          / (1 - self.beta1 ** steps))
-            multiply(m, beta1, m)
-            add(m, multiply(one_minus_beta1, gradient, scratch), m)
-            multiply(v, beta2, v)
-            add(v, multiply(multiply(one_minus_beta2, gradient, scratch), gradient, scratch), v)
-            sqrt(v, denominator)
-            add(denominator, epsilon, denominator)
-            subtract(parameter, divide(multiply(step_size, m, scratch), denominator, scratch), parameter)
+            update(*arrays, next_step_size())
 
         return step
 

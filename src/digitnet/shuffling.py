@@ -51,7 +51,9 @@ def shift_images(images: np.ndarray, rng: np.random.Generator, max_shift: int, s
 
 class Shuffler:
     """The training set in a new random order each epoch, each image moved by up to `max_shift`
-    pixels (see shift_images), in contiguous arrays that the mini-batches are views of.
+    pixels (see shift_images), in contiguous arrays that the mini-batches are views of. Each image
+    row there is followed by a 1, the input the biases multiply (fast_backprop's bias trick):
+    `arrays[k]` is (images `(n, 785)`, targets `(n, 10)`, labels `(n,)`).
 
     Copying 50,000 images is memory-bound work that would stall training for a tenth of an epoch
     or more, so the next epoch's copy is made on a second thread (numpy lets go of the GIL while it
@@ -63,7 +65,8 @@ class Shuffler:
                  rng: np.random.Generator, max_shift: int):
         self.sources, self.rng, self.max_shift = (images, targets, labels), rng, max_shift
         self.frame = None       # the images framed for shifting (see _framed), made by the thread at first use
-        self.arrays = [tuple(np.empty_like(source) for source in self.sources) for _ in range(2)]
+        self.arrays = [(np.ones((len(images), images.shape[1] + 1), images.dtype), np.empty_like(targets),
+                        np.empty_like(labels)) for _ in range(2)]
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="digitnet-shuffle")
         self.prepared = 0       # epochs drawn and handed to the thread so far
         self.pending = None     # the thread's work on the latest of them
@@ -75,13 +78,20 @@ class Shuffler:
         self.prepared += 1
 
     def _copy(self, arrays, order, shifts):
-        images, targets, labels = arrays
+        images, targets, labels = arrays[0][:, :-1], arrays[1], arrays[2]  # the column of 1s stays
         if shifts is not None:
             if self.frame is None:
                 self.frame = _framed(self.sources[0], self.max_shift)
             _move_into(images, self.frame, order, shifts, self.max_shift)
-        else:  # mode="clip" lets take write straight into `out` (order is a valid permutation anyway)
-            np.take(self.sources[0], order, axis=0, out=images, mode="clip")
+        else:
+            # take writes straight into a contiguous `out` with mode="clip" (order is a valid permutation
+            # anyway) but buffers a strided one like these rows, each followed by its 1: so a block of
+            # rows at a time through a small contiguous buffer, which is faster than either.
+            block = np.empty((1024, images.shape[1]), images.dtype)
+            for start in range(0, len(order), len(block)):
+                chosen = order[start:start + len(block)]
+                images[start:start + len(chosen)] = np.take(self.sources[0], chosen, axis=0,
+                                                            out=block[:len(chosen)], mode="clip")
         np.take(self.sources[1], order, axis=0, out=targets, mode="clip")
         np.take(self.sources[2], order, out=labels, mode="clip")
 

@@ -1,0 +1,191 @@
+"""The fast path: training.backprop's math arranged for speed. `train` uses it; backprop stays the
+readable reference it is tested against.
+
+With the video's small layers a mini-batch step costs ~1.6 MFLOP in its two large matrix products
+but ~40 numpy calls, each about a microsecond of overhead, so what costs is calling numpy, not
+arithmetic. The workspace therefore:
+- uses the bias trick: each layer keeps its weights and biases side by side as one matrix
+  [W | b] `(n_out, n_in + 1)`, and every layer's input carries a last entry of 1, so
+  W a + b = [W | b] [a; 1] is one matrix product, and the biases' gradient (delta summed over the
+  batch) comes out of the weights' product as its last column: no add and no sum per layer;
+- lays all layers' [W | b] one after another in one flat vector `parameters` (and the gradient in
+  another of the same layout), so the optimizer updates every weight and bias with a dozen numpy
+  calls per step instead of a dozen per array;
+- keeps the hidden layers' activations transposed, `(n, batch)`, in buffers whose last row is all
+  ones: the rows a matrix product writes are then one contiguous block, as BLAS needs, with the
+  1s already below them;
+- gives every z, a, delta and f'(a) a buffer made once, written with numpy's `out` argument
+  (passed positionally, which numpy parses faster), the squishes in place;
+- calls np.dot's C function (the same BLAS call as `@`, without its Python-level overhead);
+- makes, before the first epoch, one function of no arguments per mini-batch (`step_function`)
+  with every view, buffer and numpy function already looked up;
+- takes the mean over the batch once, on the output layer's delta, from where it carries through
+  every later product;
+- writes the last layer's z and a (and for softmax each row's max z and sum of e^(z - max)) into
+  epoch-long arrays that `train` passes in, so the cost and the training accuracy are computed from
+  them once per progress report rather than at every step.
+The arithmetic is backprop's, summed in another order (each bias inside its product, the softmax's
+row sums as a matrix-vector product), so the numbers equal backprop's to float32 rounding;
+tests/test_training.py checks that, and that `train` ends where a plain loop over backprop does.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .costs import output_delta
+from .network import _HALF, _ONE, ACTIVATIONS_INTO, OUTPUTS_INTO, Network, sigmoid_into
+
+# np.dot's C function itself, without the __array_function__ dispatch wrapper in front of it (a third
+# of a microsecond per call, eight calls per step; the arrays here are all plain ndarrays).
+_dot = getattr(np.dot, "_implementation", np.dot)
+
+
+def with_ones_column(images: np.ndarray) -> np.ndarray:
+    """`(n, n_0)` -> `(n, n_0 + 1)`: each row followed by a 1, the input the biases multiply."""
+    augmented = np.ones((len(images), images.shape[1] + 1), images.dtype)
+    augmented[:, :-1] = images
+    return augmented
+
+
+class Workspace:
+    """The parameters, buffers and fast backprop that `train` uses (see the module docstring).
+
+    `parameters` starts as a copy of the network's weights and biases; `copy_to(network)` writes
+    them back. `weights[l]`, `biases[l]` are views into it with the network's shapes, and
+    `grad_weights[l]`, `grad_biases[l]` the same views into `gradient`, which receives
+    d(mean cost)/d(parameters).
+    """
+
+    def __init__(self, network: Network, cost_name: str):
+        self.network, self.cost_name, self.dtype = network, cost_name, network.dtype
+        self.layer_sizes = network.layer_sizes
+        shapes = [(n_out, n_in + 1) for n_in, n_out in zip(self.layer_sizes[:-1], self.layer_sizes[1:])]
+        sizes = [math.prod(shape) for shape in shapes]
+        ends = np.cumsum(sizes)
+        self.parameters = np.empty(int(ends[-1]), self.dtype)
+        self.gradient = np.empty_like(self.parameters)
+        blocks = list(zip(ends - sizes, ends, shapes))
+        self.weights_and_biases = [self.parameters[start:stop].reshape(shape) for start, stop, shape in blocks]
+        self.gradients = [self.gradient[start:stop].reshape(shape) for start, stop, shape in blocks]  # same layout
+        self.weights = [block[:, :-1] for block in self.weights_and_biases]    # (n_out, n_in) views
+        self.biases = [block[:, -1] for block in self.weights_and_biases]      # (n_out,) views
+        self.grad_weights = [block[:, :-1] for block in self.gradients]
+        self.grad_biases = [block[:, -1] for block in self.gradients]
+        for mine, theirs in zip(self.weights + self.biases, network.weights + network.biases):
+            mine[...] = theirs
+        self.is_weight = np.zeros_like(self.parameters)  # 1 where parameters holds a weight, 0 at biases
+        for start, stop, shape in blocks:
+            self.is_weight[start:stop].reshape(shape)[:, :-1] = 1
+        self.squish_into, self.derivative_into = ACTIVATIONS_INTO[network.activation]
+        self.output_into = OUTPUTS_INTO[network.output]
+        self.scratch = np.empty_like(self.parameters)
+        self.buffers = {}  # batch length -> its buffers
+
+    def copy_to(self, network: Network):
+        """Write the current weights and biases into the network's own arrays (in place)."""
+        for theirs, mine in zip(network.weights + network.biases, self.weights + self.biases):
+            theirs[...] = mine
+
+    def _buffers_for(self, rows: int):
+        """For a batch of `rows`: the hidden layers' activations, transposed with a row of ones below
+        `(n_l + 1, rows)`; their deltas and f'(a), transposed `(n_l, rows)`; the output layer's delta
+        `(rows, n_L)`; a vector of n_L ones; and the batch length."""
+        if rows not in self.buffers:
+            hidden = self.layer_sizes[1:-1]
+            self.buffers[rows] = (
+                [np.ones((n + 1, rows), self.dtype) for n in hidden],
+                [np.empty((n, rows), self.dtype) for n in hidden],
+                [np.empty((n, rows), self.dtype) for n in hidden],
+                np.empty((rows, self.layer_sizes[-1]), self.dtype),
+                np.ones(self.layer_sizes[-1], self.dtype),
+                np.array(rows, self.dtype),
+            )
+        return self.buffers[rows]
+
+    def backprop(self, inputs, targets, weighted_sums, outputs, row_max, row_sum):
+        """`training.backprop` for one mini-batch, into `self.gradient`.
+
+        inputs `(batch, n_0)`, targets `(batch, n_L)`; the last layer's z and a are written into
+        `weighted_sums` and `outputs`, both `(batch, n_L)`, and for a softmax output each row's max
+        z and sum of e^(z - max) into `row_max` and `row_sum`, both `(batch, 1)`.
+        """
+        self.step_function(with_ones_column(inputs), targets, weighted_sums, outputs, row_max, row_sum)()
+
+    def step_function(self, inputs, targets, weighted_sums, outputs, row_max, row_sum):
+        """`backprop` as a function of no arguments, for `inputs` that already carry their column of
+        ones `(batch, n_0 + 1)` (see with_ones_column); every view, buffer and numpy function it uses
+        is looked up once, here, rather than at every call."""
+        rows = len(inputs)
+        hidden, hidden_deltas, derivatives, output_delta_buffer, output_ones, batch_length = self._buffers_for(rows)
+        layer_inputs = [inputs] + [a.T for a in hidden]    # each layer's input with its 1s (rows, n_in + 1)
+        deltas = hidden_deltas + [output_delta_buffer.T]   # each layer's delta, transposed (n_out, rows)
+        last = len(self.weights) - 1
+        add, subtract, multiply, divide, tanh, exp = np.add, np.subtract, np.multiply, np.divide, np.tanh, np.exp
+        dot, max_reduce = _dot, np.maximum.reduce
+        half, one = _HALF, _ONE  # sigmoid_into's constants
+        sigmoid_hidden = self.squish_into is sigmoid_into
+        squish_into, derivative_into, output_into = self.squish_into, self.derivative_into, self.output_into
+        softmax_output = self.network.output == "softmax"
+        cross_entropy = self.cost_name == "cross_entropy"
+        network, cost_name = self.network, self.cost_name
+        # hidden layers: ([W | b], the input transposed (n_in + 1, rows), where a^T goes (n_out, rows))
+        forward = [(self.weights_and_biases[l], layer_inputs[l].T, hidden[l][:-1]) for l in range(last)]
+        last_input, last_weights_and_biases_t = layer_inputs[last], self.weights_and_biases[last].T
+        row_sum_vector = row_sum.reshape(rows)
+        # layers L .. 2: (delta^T, input with 1s, [grad W | grad b], W^T, previous delta^T, a_l^T, f'(a_l)^T)
+        backward = [(deltas[l], layer_inputs[l], self.gradients[l], self.weights[l].T, deltas[l - 1],
+                     hidden[l - 1][:-1], derivatives[l - 1]) for l in range(last, 0, -1)]
+        first_delta, first_gradient = deltas[0], self.gradients[0]
+
+        def step():
+            for weights_and_biases, a_in, a in forward:
+                dot(weights_and_biases, a_in, a)        # z^T = [W | b] [a; 1]^T  (n_out, rows)
+                if sigmoid_hidden:                      # a = f(z): sigmoid_into, inline
+                    multiply(half, a, a)
+                    tanh(a, a)
+                    add(one, a, a)
+                    multiply(half, a, a)
+                else:
+                    squish_into(a, a)
+            dot(last_input, last_weights_and_biases_t, weighted_sums)  # z = [a, 1] [W | b]^T  (rows, n_L)
+            if softmax_output:                          # softmax_into, its row sums as one product
+                subtract(weighted_sums, max_reduce(weighted_sums, 1, None, row_max, True), outputs)
+                exp(outputs, outputs)
+                dot(outputs, output_ones, row_sum_vector)
+                divide(outputs, row_sum, outputs)
+            else:
+                output_into(weighted_sums, outputs)
+            if cross_entropy:
+                subtract(outputs, targets, output_delta_buffer)  # see costs.output_delta
+            else:
+                output_delta_buffer[...] = output_delta(network, outputs, targets, cost_name)
+            divide(output_delta_buffer, batch_length, output_delta_buffer)  # the mean over the batch
+            for delta, a_in, gradient, weights_t, previous, a, derivative in backward:
+                dot(delta, a_in, gradient)              # [grad W | grad b] = delta^T [a, 1]  (n_out, n_in + 1)
+                dot(weights_t, delta, previous)         # delta_l^T = (W^T delta_{l+1}^T) * f'(a_l)^T
+                if sigmoid_hidden:                      # f'(a) = a (1 - a)
+                    subtract(one, a, derivative)
+                    multiply(a, derivative, derivative)
+                    multiply(previous, derivative, previous)
+                else:
+                    multiply(previous, derivative_into(a, derivative), previous)
+            dot(first_delta, inputs, first_gradient)
+
+        return step
+
+    def add_weight_decay(self, weight_decay: float):
+        """grad_weights += weight_decay * weights, for all layers at once (the biases are not decayed)."""
+        self.weight_decay_function(weight_decay)()
+
+    def weight_decay_function(self, weight_decay: float):
+        """`add_weight_decay(weight_decay)` as a function of no arguments."""
+        rates = self.is_weight * np.array(weight_decay, self.dtype)  # weight_decay at weights, 0 at biases
+        gradient, parameters, scratch, multiply, add = self.gradient, self.parameters, self.scratch, np.multiply, np.add
+
+        def add_weight_decay():
+            add(gradient, multiply(rates, parameters, scratch), gradient)
+
+        return add_weight_decay
