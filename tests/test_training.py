@@ -155,6 +155,39 @@ def test_fast_backprop_keeps_its_weights_and_biases_where_the_network_has_them()
     assert all(not g.any() for g in workspace.grad_biases)
 
 
+def textbook_steps(name, parameter, gradients, learning_rate=0.01, momentum=0.9):
+    """Each optimizer's update as the papers write it, in float64: the weights after each gradient."""
+    parameter, m, v, velocity, seen = parameter.astype(np.float64), 0.0, 0.0, 0.0, []
+    for t, g in enumerate(gradients, start=1):
+        if name == "sgd":
+            parameter = parameter - learning_rate * g
+        elif name == "momentum":
+            velocity = momentum * velocity - learning_rate * g
+            parameter = parameter + velocity
+        else:  # Adam, Kingma & Ba (2015): algorithm 1 in the efficient form of their section 2
+            m = 0.9 * m + 0.1 * g
+            v = 0.999 * v + 0.001 * g * g
+            step_size = learning_rate * np.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t)
+            parameter = parameter - step_size * m / (np.sqrt(v) + 1e-8)
+        seen.append(parameter)
+    return seen
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_optimizers_step_as_the_textbook_writes_them(optimizer):
+    rng = np.random.default_rng(5)
+    parameter = rng.standard_normal(300).astype(np.float32)
+    # gradients of very different sizes, some exactly zero: Adam's epsilon and scaling both matter
+    gradients = [(rng.standard_normal(300) * 10.0 ** rng.integers(-6, 1, 300)).astype(np.float32) for _ in range(20)]
+    gradients[3][:50] = 0
+    expected = textbook_steps(optimizer, parameter, [g.astype(np.float64) for g in gradients])
+    mine = parameter.copy()
+    stepper = make_optimizer(optimizer, [mine], 0.01, 0.9)
+    for gradient, after in zip(gradients, expected):
+        stepper.step([gradient.copy()])
+        np.testing.assert_allclose(mine, after, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 def test_one_flat_optimizer_equals_one_per_array(optimizer):
     rng = np.random.default_rng(3)

@@ -1,7 +1,7 @@
 """Optimizers: how to step downhill once backpropagation has given the gradient.
 
 Each updates its parameters in place; `train` hands them one flat vector holding every weight and
-bias (see training._Workspace), the tests also per array.
+bias (see fast_backprop.Workspace), the tests also per array.
 """
 
 from __future__ import annotations
