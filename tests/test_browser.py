@@ -17,7 +17,8 @@ import pytest
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
 expect, sync_playwright = sync_api.expect, sync_api.sync_playwright
 
-from digitnet.modelfile import default_model_path
+from digitnet.modelfile import default_model_path, save_model
+from digitnet.network import Network
 from digitnet.web import create_app
 
 pytestmark = pytest.mark.browser
@@ -37,11 +38,12 @@ SEVEN = [[(0.24, 0.18), (0.76, 0.18), (0.58, 0.5), (0.44, 0.86)]]
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """A real uvicorn on a free loopback port, with a models folder holding a good and a broken model."""
+    """A real uvicorn on a free loopback port, with a models folder holding two good models and a broken one."""
     uvicorn = pytest.importorskip("uvicorn")
     models = tmp_path_factory.mktemp("models")
     shutil.copy(default_model_path(), models / "video.safetensors")
     (models / "broken.safetensors").write_bytes(b"not a model")
+    save_model(models / "small.safetensors", Network((784, 8, 10), seed=1), {"history": []})  # untrained
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -238,6 +240,31 @@ def test_a_broken_model_file_is_reported_and_the_page_keeps_working(page):
     expect(page.locator("#model-message")).to_contain_text("now showing video.safetensors")
     assert draw(page, ONE) == "1"
     page.errors.remove("Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)")
+
+
+def test_each_page_keeps_its_own_model(browser, server):
+    # A teacher's two tabs: switching models in one must not change what the other shows or is told.
+    first, second = open_page(browser, server), open_page(browser, server)
+    try:
+        first.select_option("#model-select", "small.safetensors")
+        expect(first.locator("#model-message")).to_contain_text("now showing small.safetensors")
+        expect(first.locator("#model-line")).to_contain_text("784–8–10")
+        assert "model=small.safetensors" in first.url
+        assert draw(second, SEVEN) == "7"  # still the trained 784-16-16-10 network, on the server too
+        expect(second.locator("#model-line")).to_contain_text("784–16–16–10")
+        second.locator("#neurons [data-layer='2'][data-index='15']").click()  # a neuron the small model lacks
+        second.wait_for_selector("#inspector[data-neuron='2/15']")
+        expect(second.locator("#inspector")).to_contain_text("Hidden layer 2")
+        first.reload()  # the address keeps the page's model
+        first.wait_for_selector("body[data-ready=true]")
+        expect(first.locator("#model-line")).to_contain_text("784–8–10")
+        first.select_option("#model-select", "default.safetensors")  # and back to the server's own
+        expect(first.locator("#model-message")).to_contain_text("now showing default.safetensors")
+        assert "model=" not in first.url
+        assert first.errors == [] and second.errors == []
+    finally:
+        first.close()
+        second.close()
 
 
 def test_phone_layout(browser, server):

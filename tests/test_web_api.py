@@ -311,26 +311,62 @@ def test_select_needs_a_models_folder(client):
     assert "models folder" in assert_clear_error(client.post("/api/model/select", json={"name": "x.safetensors"}), 409)
 
 
-def test_switching_models_from_the_models_folder(models_dir):
+def test_each_call_names_its_model_from_the_models_folder(models_dir):
     client = TestClient(create_app(models_dir=models_dir))
     info = client.get("/api/model").json()
     assert info["models"] == ["broken.safetensors", "small.safetensors", "video.safetensors"]
-    switched = client.post("/api/model/select", json={"name": "small.safetensors"}).json()
-    assert switched["name"] == "small.safetensors" and switched["layer_sizes"] == [784, 8, 10]
-    assert switched["training"] is None or switched["training"]["epochs"] == 0
-    answer = client.post("/api/predict", json={"pixels": [0.0] * 784}).json()
+    selected = client.post("/api/model/select", json={"name": "small.safetensors"}).json()
+    assert selected["name"] == "small.safetensors" and selected["layer_sizes"] == [784, 8, 10]
+    assert selected["training"] is None or selected["training"]["epochs"] == 0
+    assert client.get("/api/model?model=small.safetensors").json() == selected
+    answer = client.post("/api/predict?model=small.safetensors", json={"pixels": [0.0] * 784}).json()
     assert [len(a) for a in answer["activations"]] == [784, 8, 10]
-    assert len(client.get("/api/layer/1").json()["weights"]) == 8
-    assert len(client.get("/api/examples?count=4").json()["examples"]) == 4  # guesses of the new model
-    assert client.post("/api/model/select", json={"name": "video.safetensors"}).json()["parameter_count"] == 13_002
+    assert len(client.get("/api/layer/1?model=small.safetensors").json()["weights"]) == 8
+    assert len(client.get("/api/neuron/1/7?model=small.safetensors").json()["weights"]) == 784
+    small_examples = client.get("/api/examples?count=24&model=small.safetensors").json()["examples"]
+    video_examples = client.get("/api/examples?count=24&model=video.safetensors").json()["examples"]
+    assert [e["guess"] for e in small_examples] != [e["guess"] for e in video_examples]  # each model's own guesses
+    assert client.get("/api/model?model=video.safetensors").json()["parameter_count"] == 13_002
 
 
-def test_a_bad_model_file_is_a_clear_message_and_the_old_model_stays(models_dir):
+def test_one_page_switching_models_changes_nothing_for_another(models_dir):
+    # Two pages on one server: the first selects another model; the second, naming none, still sees
+    # the model the server started with, in every call.
+    client = TestClient(create_app(models_dir=models_dir))
+    client.post("/api/model/select", json={"name": "small.safetensors"})
+    assert client.get("/api/model").json()["name"] == "default.safetensors"
+    assert len(client.get("/api/layer/1").json()["weights"]) == 16
+    answer = client.post("/api/predict", json={"pixels": [0.0] * 784}).json()
+    assert [len(a) for a in answer["activations"]] == [784, 16, 16, 10]
+
+
+def test_a_model_file_changed_on_disk_is_read_again(models_dir):
+    client = TestClient(create_app(models_dir=models_dir))
+    assert client.get("/api/model?model=small.safetensors").json()["layer_sizes"] == [784, 8, 10]
+    (models_dir / "small.safetensors").write_bytes((models_dir / "video.safetensors").read_bytes())
+    assert client.get("/api/model?model=small.safetensors").json()["layer_sizes"] == [784, 16, 16, 10]
+
+
+@pytest.mark.parametrize("query, status", [("model=missing.safetensors", 404), ("model=../video.safetensors", 404),
+                                           ("model=broken.safetensors", 422), ("model=", 422)])
+def test_calls_refuse_a_model_the_folder_does_not_have(models_dir, query, status):
+    client = TestClient(create_app(models_dir=models_dir))
+    for response in (client.get(f"/api/model?{query}"), client.get(f"/api/layer/1?{query}"),
+                     client.post(f"/api/predict?{query}", json={"pixels": [0.0] * 784})):
+        assert_clear_error(response, status)
+
+
+def test_naming_a_model_needs_a_models_folder(client):
+    assert "models folder" in assert_clear_error(client.get("/api/layer/1?model=x.safetensors"), 409)
+
+
+def test_a_bad_model_file_is_a_clear_message_and_the_other_models_stay(models_dir):
     client = TestClient(create_app(models_dir=models_dir))
     detail = assert_clear_error(client.post("/api/model/select", json={"name": "broken.safetensors"}), 422)
     assert "broken.safetensors" in detail and "model" in detail
     assert client.get("/api/model").json()["name"] == "default.safetensors"
     assert client.post("/api/predict", json={"pixels": [0.0] * 784}).status_code == 200
+    assert client.post("/api/predict?model=video.safetensors", json={"pixels": [0.0] * 784}).status_code == 200
 
 
 @pytest.mark.parametrize("body, status", [

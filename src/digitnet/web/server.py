@@ -5,11 +5,15 @@
 CDN) talks to a small JSON API, documented by FastAPI at /openapi.json:
 
     GET  /api/model                what network is loaded, how it was trained, which files to switch to
-    POST /api/model/select         load another model file from the models folder
+    POST /api/model/select         load a model file of the models folder (for ?model= on later calls)
     POST /api/predict              a drawing (PNG data URL) or 784 pixels -> every z and a, the guess
     GET  /api/neuron/{layer}/{i}   one neuron's bias and incoming weights
     GET  /api/layer/{layer}        a whole layer's W and b, for the matrix view
     GET  /api/examples?count=24    MNIST test images, with the model's guesses (some wrong)
+
+Every call but select takes `?model=NAME`, a file of the models folder: each open page names the
+model it shows, so one page switching models never changes what another page sees. Without it, the
+call uses the model the server started with.
 
 Every user mistake (a blank drawing, a bad file, a wrong shape, NaN, a body over 2 MB, ...) is a 4xx
 with one line `{"detail": "..."}`; the server keeps serving.
@@ -23,6 +27,7 @@ import io
 import re
 import threading
 import time
+from collections import OrderedDict
 import webbrowser
 from importlib import resources
 from pathlib import Path
@@ -44,8 +49,11 @@ from .schemas import (EpochRecord, Example, Examples, Layer, ModelInfo, Neuron, 
 MAX_BODY_BYTES = 2 * 1024 * 1024  # a 280x280 canvas PNG is ~10 kB; 2 MB leaves room for a photo
 MAX_DRAWING_PIXELS = 16_000_000  # a 4000x4000 picture; a small PNG can declare far more and stall a request
 MAX_EXAMPLES = 100
+MAX_LOADED_MODELS = 4  # files of the models folder kept in memory at once (the startup model is always kept)
 MEDIA_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png"}
+MODEL_QUERY = Query(None, min_length=1, max_length=255,
+                    description="a *.safetensors file of the models folder; default: the model the server started with")
 # Everything the page needs comes from this server: a CDN request would break offline use.
 PAGE_SECURITY = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; "
                                             "style-src 'self'; script-src 'self'; object-src 'none'",
@@ -60,20 +68,50 @@ UNREADABLE_JSON = {UnicodeDecodeError: "it is not UTF-8 text", RecursionError: "
 
 
 class ExplorerState:
-    """What one app holds: the current model, the models folder, MNIST's test set (loaded once)."""
+    """What one app holds: the model it started with, the models folder and the files of it loaded
+    lately, MNIST's test set (loaded once). Nothing here changes what a request for a given model
+    sees: pages name their model on every call (see the module docstring)."""
 
     def __init__(self, model: Model, models_dir: Path | None):
-        self.model = model  # replaced whole when switching, so a request never sees half a model
+        self.startup_model = model
         self.models_dir = models_dir
         self._test_set: tuple[np.ndarray, np.ndarray] | None = None
         self._dataset_lock = threading.Lock()
-        self._guesses: tuple[Model, np.ndarray] | None = None
+        # file name -> ((mtime, size) when read, model, its test guesses or None), most recently used last
+        self._loaded: OrderedDict[str, tuple[tuple[int, int], Model, np.ndarray | None]] = OrderedDict()
+        self._startup_guesses: np.ndarray | None = None
+        self._models_lock = threading.Lock()
         self.pictures = threading.BoundedSemaphore(MAX_CONCURRENT_PICTURES)  # bounds the memory they take
 
     def model_files(self) -> list[str] | None:
         if self.models_dir is None:
             return None
         return sorted(p.name for p in self.models_dir.glob("*.safetensors") if p.is_file())
+
+    def model(self, name: str | None) -> Model:
+        """The model a request names: a file of the models folder, or None for the startup model.
+        A file is read again when it changed on disk (a model retrained under the same name).
+        Raises HTTPException 409/404 for a name the folder does not have, DigitnetError (422) for a
+        file that is not a valid model."""
+        if name is None:
+            return self.startup_model
+        files = self.model_files()
+        if files is None:
+            raise HTTPException(409, "this server was started without a models folder (digitnet serve --models-dir DIR)")
+        if name not in files:
+            raise HTTPException(404, f"{name!r} is not a model file in the models folder "
+                                     f"(there: {', '.join(files) or 'none'})")
+        path = self.models_dir / name
+        with self._models_lock:
+            stat = path.stat()
+            stamp = (stat.st_mtime_ns, stat.st_size)
+            cached = self._loaded.get(name)
+            if cached is None or cached[0] != stamp:
+                self._loaded[name] = cached = (stamp, load_model(path), None)
+            self._loaded.move_to_end(name)
+            while len(self._loaded) > MAX_LOADED_MODELS:
+                self._loaded.popitem(last=False)
+            return cached[1]
 
     def test_set(self):
         """MNIST's test images `(10000, 784)` and labels, read on first use (~0.6 s), then kept."""
@@ -85,13 +123,21 @@ class ExplorerState:
             return self._test_set
 
     def test_guesses(self, model: Model) -> np.ndarray:
-        """The model's guess for every test image `(10000,)`, computed once per model."""
-        cached = self._guesses
-        if cached is not None and cached[0] is model:
-            return cached[1]
+        """The model's guess for every test image `(10000,)`, computed once per loaded model."""
+        with self._models_lock:
+            if model is self.startup_model and self._startup_guesses is not None:
+                return self._startup_guesses
+            for _, loaded, guesses in self._loaded.values():
+                if loaded is model and guesses is not None:
+                    return guesses
         images, _ = self.test_set()
         guesses = model.network.predict_digit(images)
-        self._guesses = (model, guesses)
+        with self._models_lock:
+            if model is self.startup_model:
+                self._startup_guesses = guesses
+            for name, (stamp, loaded, _) in self._loaded.items():
+                if loaded is model:
+                    self._loaded[name] = (stamp, loaded, guesses)
         return guesses
 
 
@@ -127,24 +173,18 @@ def create_app(model_path: str | Path | None = None, models_dir: str | Path | No
         return Response(static[name], media_type=MEDIA_TYPES.get(Path(name).suffix, "application/octet-stream"),
                         headers=PAGE_SECURITY)
 
-    @app.get("/api/model", response_model=ModelInfo, summary="The loaded network and its training")
-    def model_info() -> ModelInfo:
-        return _model_info(state.model, state.model_files())
+    @app.get("/api/model", response_model=ModelInfo, summary="The network and its training")
+    def model_info(model: str | None = MODEL_QUERY) -> ModelInfo:
+        return _model_info(state.model(model), state.model_files())
 
-    @app.post("/api/model/select", response_model=ModelInfo, summary="Switch to another file of the models folder")
+    @app.post("/api/model/select", response_model=ModelInfo,
+              summary="Load a file of the models folder; name it as ?model= on later calls")
     def select_model(request: SelectModelRequest) -> ModelInfo:
-        files = state.model_files()
-        if files is None:
-            raise HTTPException(409, "this server was started without a models folder (digitnet serve --models-dir DIR)")
-        if request.name not in files:
-            raise HTTPException(404, f"{request.name!r} is not a model file in the models folder "
-                                     f"(there: {', '.join(files) or 'none'})")
-        state.model = load_model(state.models_dir / request.name)  # DigitnetError -> 422, old model kept
-        return _model_info(state.model, files)
+        return _model_info(state.model(request.name), state.model_files())  # a bad file: 422
 
     @app.post("/api/predict", response_model=Prediction, summary="Run a drawing through the network")
-    def predict(request: PredictRequest) -> Prediction:
-        network = state.model.network
+    def predict(request: PredictRequest, model: str | None = MODEL_QUERY) -> Prediction:
+        network = state.model(model).network
         inputs = _network_input(request, state.pictures)  # (784,)
         if inputs.shape != (network.layer_sizes[0],):
             raise HTTPException(422, f"this model takes {network.layer_sizes[0]} inputs, not {inputs.size}")
@@ -156,8 +196,8 @@ def create_app(model_path: str | Path | None = None, models_dir: str | Path | No
                           digit=int(trace.outputs[0].argmax()), probabilities=_numbers(probabilities))
 
     @app.get("/api/neuron/{layer}/{index}", response_model=Neuron, summary="One neuron's bias and incoming weights")
-    def neuron(layer: int, index: int) -> Neuron:
-        network = state.model.network
+    def neuron(layer: int, index: int, model: str | None = MODEL_QUERY) -> Neuron:
+        network = state.model(model).network
         l = _check_layer(network, layer)
         if not 0 <= index < network.layer_sizes[layer]:
             raise HTTPException(404, f"layer {layer} has neurons 0-{network.layer_sizes[layer] - 1}, not {index}")
@@ -165,18 +205,18 @@ def create_app(model_path: str | Path | None = None, models_dir: str | Path | No
                       weights=_numbers(network.weights[l][index]))
 
     @app.get("/api/layer/{layer}", response_model=Layer, summary="A layer's weight matrix W and biases b")
-    def layer_matrix(layer: int) -> Layer:
-        network = state.model.network
+    def layer_matrix(layer: int, model: str | None = MODEL_QUERY) -> Layer:
+        network = state.model(model).network
         l = _check_layer(network, layer)
         return Layer(layer=layer, squish=_squish(network, layer),
                      weights=[_numbers(row) for row in network.weights[l]], biases=_numbers(network.biases[l]))
 
     @app.get("/api/examples", response_model=Examples, summary="MNIST test images with the model's guesses")
     def examples(count: int = Query(24, ge=1, le=MAX_EXAMPLES, description="how many images"),
-                 start: int = Query(0, ge=0, le=9_999, description="search from this test image on")) -> Examples:
-        model = state.model
+                 start: int = Query(0, ge=0, le=9_999, description="search from this test image on"),
+                 model: str | None = MODEL_QUERY) -> Examples:
         images, labels = state.test_set()
-        guesses = state.test_guesses(model)
+        guesses = state.test_guesses(state.model(model))
         chosen = _choose_examples(labels, guesses, count, start)
         return Examples(examples=[
             Example(index=int(i), label=int(labels[i]), guess=int(guesses[i]), correct=bool(labels[i] == guesses[i]),

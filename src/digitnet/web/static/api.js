@@ -31,12 +31,30 @@ async function call(path, { method = "GET", body } = {}) {
   return data;
 }
 
-export const api = {
-  model: () => call("/api/model"),
-  selectModel: (name) => call("/api/model/select", { method: "POST", body: { name } }),
-  /** {image: dataURL} or {pixels: [784 numbers in 0..1]} -> {input, weighted_sums, activations, digit, probabilities} */
-  predict: (input) => call("/api/predict", { method: "POST", body: input }),
-  neuron: (layer, index) => call(`/api/neuron/${layer}/${index}`),
-  layer: (layer) => call(`/api/layer/${layer}`),
-  examples: (count, start = 0) => call(`/api/examples?count=${count}&start=${start}`),
-};
+/**
+ * The API as one page uses it. The page names the model it shows on every call (`?model=`), so another
+ * page switching models never changes what this one is told; `useModel(null)` means the model the
+ * server started with.
+ */
+export function createApi() {
+  let modelName = null;
+  const named = (path) =>
+    modelName === null ? path : `${path}${path.includes("?") ? "&" : "?"}model=${encodeURIComponent(modelName)}`;
+  return {
+    get modelName() {
+      return modelName;
+    },
+    useModel(name) {
+      modelName = name;
+    },
+    model: () => call(named("/api/model")),
+    startupModel: () => call("/api/model"),
+    /** loads a file of the models folder and describes it; then useModel(name) to show it */
+    selectModel: (name) => call("/api/model/select", { method: "POST", body: { name } }),
+    /** {image: dataURL} or {pixels: [784 numbers in 0..1]} -> {input, weighted_sums, activations, digit, probabilities} */
+    predict: (input) => call(named("/api/predict"), { method: "POST", body: input }),
+    neuron: (layer, index) => call(named(`/api/neuron/${layer}/${index}`)),
+    layer: (layer) => call(named(`/api/layer/${layer}`)),
+    examples: (count, start = 0) => call(named(`/api/examples?count=${count}&start=${start}`)),
+  };
+}

@@ -1,7 +1,7 @@
 // The explorer page: wires the drawing pad, the network, the neuron inspector, the matrix view, the MNIST
 // strip and the model panel to the server's API. All the numbers come from the server; this only draws.
 
-import { api } from "./api.js";
+import { createApi } from "./api.js";
 import { DrawingPad } from "./draw.js";
 import { NetworkView } from "./network-view.js";
 import { Inspector } from "./inspector.js";
@@ -12,9 +12,11 @@ import { grayRgb, paintCells } from "./colors.js";
 const THROTTLE_MS = 70; // while drawing, ask the server at most this often
 const EXAMPLE_COUNT = 24;
 const $ = (id) => document.getElementById(id);
+const api = createApi();
 
 const state = {
   info: null, // GET /api/model
+  startupName: null, // the model the server started with (shown when the page names none)
   layers: [], // GET /api/layer/l for l = 1..L
   names: [], // "Input", "Hidden layer 1", ..., "Output layer"
   prediction: null,
@@ -183,27 +185,40 @@ function renderModelChoice(info) {
   const row = $("model-select-row");
   row.hidden = info.models === null;
   if (row.hidden) return;
-  const names = info.models.includes(info.name) ? info.models : [info.name, ...info.models];
+  const names = info.models.includes(state.startupName) ? info.models : [state.startupName, ...info.models];
   $("model-select").replaceChildren(...names.map((name) => {
     const option = document.createElement("option");
     option.value = name;
     option.textContent = name;
-    option.disabled = !info.models.includes(name);
     return option;
   }));
   $("model-select").value = info.name;
 }
 
+// Only this page switches: it names its model on every call, and in its address, so a reload or a
+// shared link shows the same model.
 async function switchModel(name) {
   $("model-message").textContent = `loading ${name}…`;
+  const previous = api.modelName;
   try {
-    const info = await api.selectModel(name);
+    const inFolder = state.info.models?.includes(name);
+    const info = inFolder ? await api.selectModel(name) : await api.startupModel();
+    api.useModel(inFolder ? name : null);
     await loadModel(info);
+    showModelInAddress(api.modelName);
     $("model-message").textContent = `now showing ${info.name}`;
   } catch (error) {
+    api.useModel(previous);
     $("model-message").textContent = `Could not switch: ${error.message}`;
     $("model-select").value = state.info.name;
   }
+}
+
+function showModelInAddress(name) {
+  const url = new URL(window.location.href);
+  if (name === null) url.searchParams.delete("model");
+  else url.searchParams.set("model", name);
+  window.history.replaceState(null, "", url);
 }
 
 async function loadExamples() {
@@ -240,7 +255,20 @@ document.addEventListener("keydown", (event) => {
 async function start() {
   paintSeen(null);
   try {
-    await loadModel(await api.model());
+    const startup = await api.startupModel();
+    state.startupName = startup.name;
+    let info = startup;
+    const wanted = new URLSearchParams(window.location.search).get("model");
+    if (wanted !== null && wanted !== startup.name) {
+      try {
+        info = await api.selectModel(wanted);
+        api.useModel(wanted);
+      } catch (error) {
+        message(`Could not show ${wanted}: ${error.message}`);
+        showModelInAddress(null);
+      }
+    }
+    await loadModel(info);
     const first = state.prediction?.activations[1];
     if (first && !state.selected) await select({ layer: 1, index: first.indexOf(Math.max(...first)) }, { scroll: false }); // something to look at
   } catch (error) {
