@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from digitnet import data as data_module
 from digitnet.data import load_dataset, parse_idx, read_idx, shipped_data_dir
 from digitnet.errors import DigitnetError
 
@@ -136,3 +137,10 @@ def test_missing_file_and_folder(tmp_path):
     (folder / "train-labels-idx1-ubyte.gz").unlink()
     with pytest.raises(DigitnetError, match="missing train-labels-idx1-ubyte"):
         load_dataset(folder)
+
+
+def test_an_endless_device_is_refused_after_the_size_limit(monkeypatch):
+    # /dev/zero never ends; the reader stops one byte past the limit instead of filling memory.
+    monkeypatch.setattr(data_module, "MAX_IDX_BYTES", 1 << 20)
+    with pytest.raises(DigitnetError, match="/dev/zero: more than 1,048,576 bytes is too large"):
+        read_idx("/dev/zero")

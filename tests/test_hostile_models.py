@@ -17,6 +17,7 @@ import re
 import struct
 import subprocess
 import sys
+import threading
 import time
 import tracemalloc
 import zipfile
@@ -28,7 +29,9 @@ import safetensors.numpy
 
 import digitnet as digitnet_package
 from digitnet.errors import DigitnetError
-from digitnet.modelfile import FORMAT, FORMAT_VERSION, MAX_HEADER_BYTES, MAX_MODEL_BYTES, load_model, save_model
+from digitnet import modelfile
+from digitnet.modelfile import (FORMAT, FORMAT_VERSION, MAX_HEADER_BYTES, MAX_MODEL_BYTES, default_model_path, load_model,
+                               save_model)
 from digitnet.network import Network
 
 DEEP = 100_000  # nesting depth of the recursion attacks: far beyond Python's recursion limit
@@ -450,6 +453,31 @@ def test_a_symlink_loop_and_an_empty_file(tmp_path):
     empty = tmp_path / "empty.safetensors"
     empty.write_bytes(b"")
     refused(empty, "too short")
+
+
+def test_an_endless_device_is_refused_after_the_size_limit(monkeypatch):
+    # /dev/zero never ends; the reader stops one byte past the limit instead of filling memory.
+    monkeypatch.setattr(modelfile, "MAX_MODEL_BYTES", 1 << 20)
+    refused(Path("/dev/zero"), "too large")
+
+
+def test_a_model_arriving_through_a_pipe_loads(tmp_path):
+    # bash's `digitnet info <(cat model.safetensors)` gives a pipe, not a file: read it to its end.
+    fifo = tmp_path / "model.pipe"
+    os.mkfifo(fifo)
+    blob = default_model_path().read_bytes()
+
+    def write():
+        with open(fifo, "wb") as pipe:
+            pipe.write(blob)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        model = load_model(fifo)
+    finally:
+        writer.join(timeout=10)
+    assert model.network.parameter_count == 13_002
 
 
 # --- the CLI shows each refusal as one line, without a traceback -----------------------------------------------

@@ -75,7 +75,7 @@ def test_each_derivative_matches_its_function(name):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_in_place_squishes_give_the_same_numbers(dtype):
-    # Training and feedforward use the in-place twins; they must be the same math to the bit.
+    # feedforward and the fast path use the in-place twins; they must be the same math to the bit.
     z = np.random.default_rng(1).normal(0, 4, (33, 10)).astype(dtype)
     for name, (function, derivative) in ACTIVATIONS.items():
         function_into, derivative_into = ACTIVATIONS_INTO[name]

@@ -135,6 +135,27 @@ def test_fast_backprop_equals_the_reference(structure, cost_name, rows):
         np.testing.assert_allclose(mine, reference, rtol=1e-4, atol=1e-6 * np.abs(reference).max())
 
 
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+@pytest.mark.parametrize("output", ["sigmoid", "softmax"])
+@pytest.mark.parametrize("cost_name", COSTS)
+@pytest.mark.parametrize("layer_sizes", [(12, 10), (12, 7, 10), (12, 9, 7, 10)])
+@pytest.mark.parametrize("rows", [1, 7, 33])
+def test_fast_backprop_equals_the_reference_in_float64(activation, output, cost_name, layer_sizes, rows):
+    # In float64 the different order of summation is invisible: every combination, tightly.
+    rng = np.random.default_rng(rows)
+    network = Network(layer_sizes, activation, output, seed=3, dtype=np.float64)
+    for b in network.biases:
+        b[...] = rng.normal(0, 0.5, b.shape)
+    inputs, targets = rng.random((rows, layer_sizes[0])), one_hot(rng.integers(0, 10, rows), dtype=np.float64)
+    grad_weights, grad_biases, _, outputs = backprop(network, inputs, targets, cost_name)
+    workspace = Workspace(network, cost_name)
+    weighted_sums, fast_outputs, row_max, row_sum = (np.empty(shape) for shape in [(rows, 10)] * 2 + [(rows, 1)] * 2)
+    workspace.backprop(inputs, targets, weighted_sums, fast_outputs, row_max, row_sum)
+    np.testing.assert_allclose(fast_outputs, outputs, rtol=1e-12, atol=1e-15)
+    for mine, reference in zip(workspace.grad_weights + workspace.grad_biases, grad_weights + grad_biases):
+        np.testing.assert_allclose(mine, reference, rtol=1e-10, atol=1e-14)
+
+
 def test_fast_backprop_keeps_its_weights_and_biases_where_the_network_has_them():
     network = Network((12, 5, 3, 10), seed=3)
     for b in network.biases:
@@ -181,11 +202,16 @@ def test_optimizers_step_as_the_textbook_writes_them(optimizer):
     gradients = [(rng.standard_normal(300) * 10.0 ** rng.integers(-6, 1, 300)).astype(np.float32) for _ in range(20)]
     gradients[3][:50] = 0
     expected = textbook_steps(optimizer, parameter, [g.astype(np.float64) for g in gradients])
-    mine = parameter.copy()
-    stepper = make_optimizer(optimizer, [mine], 0.01, 0.9)
+    per_array, flat = parameter.copy(), parameter.copy()  # `step`, and the closure train uses
+    stepper = make_optimizer(optimizer, [per_array], 0.01, 0.9)
+    flat_gradient = np.empty_like(flat)
+    flat_step = make_optimizer(optimizer, [flat], 0.01, 0.9).step_function([flat_gradient])
     for gradient, after in zip(gradients, expected):
         stepper.step([gradient.copy()])
-        np.testing.assert_allclose(mine, after, rtol=1e-5, atol=1e-6)
+        flat_gradient[...] = gradient
+        flat_step()
+        np.testing.assert_allclose(per_array, after, rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(flat, per_array)
 
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
@@ -275,6 +301,20 @@ def test_callbacks_see_the_current_weights(mnist):
 
     train(network, data, TrainingSettings(epochs=3, learning_rate=0.05), on_epoch=on_epoch)
     assert seen == [True, True, True]
+
+
+@pytest.mark.parametrize("n_validation", [10_000, 1_537, 1, 0])
+def test_the_validation_pass_on_two_threads_counts_what_network_accuracy_does(mnist, n_validation):
+    # train counts the validation set in two parts on two threads (from ~5,000 images on); the
+    # figure must be network.accuracy's, to the bit, for big sets, small ones and none.
+    data = dataclasses.replace(small_dataset(mnist, n_train=500), validation_images=mnist.validation_images[:n_validation],
+                               validation_labels=mnist.validation_labels[:n_validation])
+    network = Network(seed=0)
+    seen = []
+    train(network, data, TrainingSettings(epochs=2, learning_rate=0.05),
+          on_epoch=lambda record: seen.append((record.validation_accuracy,
+                                               network.accuracy(data.validation_images, data.validation_labels))))
+    assert [mine for mine, _ in seen] == [theirs for _, theirs in seen]
 
 
 # Quadratic cost through a sigmoid output learns slowly (the squish flattens its gradient: Nielsen's

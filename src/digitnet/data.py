@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DigitnetError
+from .files import read_bytes
 
 # IDX type codes -> numpy dtypes (big-endian, as the format stores them).
 IDX_DTYPES = {
@@ -61,12 +62,7 @@ class Dataset:
 
 def _read_bytes(path: Path) -> bytes:
     """The file's bytes, decompressed if it is gzipped (detected by content, not by name)."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DigitnetError(f"{path}: no such file") from None
-    except OSError as error:
-        raise DigitnetError(f"{path}: cannot read ({error.strerror})") from None
+    raw = read_bytes(path, MAX_IDX_BYTES, "file")
     if raw[:2] != GZIP_MAGIC:
         return raw
     try:

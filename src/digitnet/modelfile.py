@@ -21,7 +21,7 @@ import safetensors.numpy
 
 from . import __version__
 from .errors import DigitnetError
-from .files import write_atomically
+from .files import read_bytes, write_atomically
 from .network import ACTIVATIONS, OUTPUTS, Network
 
 FORMAT = "digitnet-model"
@@ -132,17 +132,7 @@ def load_model(path: str | Path) -> Model:
     """Read a model file written by `save_model`. Any problem raises a one-line DigitnetError."""
     path = Path(path)
     name = str(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_MODEL_BYTES:
-            raise DigitnetError(f"{name}: {size:,} bytes is too large for a digitnet model file")
-        blob = path.read_bytes()
-    except FileNotFoundError:
-        raise DigitnetError(f"{name}: no such model file") from None
-    except IsADirectoryError:
-        raise DigitnetError(f"{name}: is a folder, not a model file") from None
-    except OSError as error:
-        raise DigitnetError(f"{name}: cannot read ({error.strerror})") from None
+    blob = read_bytes(path, MAX_MODEL_BYTES, "model file")
     meta = _metadata(_header(blob, name), name)
     layer_sizes, activation, output = _structure(meta, name)
     expected = {}

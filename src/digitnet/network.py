@@ -68,8 +68,9 @@ def softmax(z: np.ndarray) -> np.ndarray:
 OUTPUTS = {"sigmoid": sigmoid, "softmax": softmax}
 
 # The same squishes and derivatives written into a given array `out` (which may be the input itself)
-# instead of new ones: the same numpy operations in the same order, so the same numbers. Training
-# and large batches use these, for on small arrays making new ones costs more than the arithmetic.
+# instead of new ones: the same numpy operations in the same order, so the same numbers. feedforward
+# and the training's fast path (fast_backprop.py) use these, for on small arrays making new ones costs
+# more than the arithmetic.
 # Constants are 0-d float32 arrays: numpy takes those twice as fast as Python floats, and they keep
 # float32 arrays float32 (and float64 ones float64; 0.5 and 1 are exact in both).
 _HALF, _ONE, _ZERO = (np.array(value, np.float32) for value in (0.5, 1.0, 0.0))
@@ -82,15 +83,13 @@ def sigmoid_into(z: np.ndarray, out: np.ndarray) -> np.ndarray:
     return np.multiply(_HALF, out, out=out)
 
 
-def softmax_into(z: np.ndarray, out: np.ndarray, row_max: np.ndarray | None = None,
-                 row_sum: np.ndarray | None = None) -> np.ndarray:
-    """Row-wise softmax of z `(batch, n)` into out. row_max and row_sum `(batch, 1)`, if given, receive
-    each row's max z and its sum of e^(z - max) (together they give log-softmax without another pass).
-    (np.maximum.reduce is what z.max() calls and np.add.reduce what .sum() calls, without the Python
-    wrappers, which cost as much as the arithmetic on small arrays.)"""
-    np.subtract(z, np.maximum.reduce(z, 1, None, row_max, True), out=out)
+def softmax_into(z: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of z `(batch, n)` into out. (np.maximum.reduce is what z.max() calls and
+    np.add.reduce what .sum() calls, without the Python wrappers, which cost as much as the
+    arithmetic on small arrays.)"""
+    np.subtract(z, np.maximum.reduce(z, 1, None, None, True), out=out)
     np.exp(out, out=out)
-    return np.divide(out, np.add.reduce(out, 1, None, row_sum, True), out=out)
+    return np.divide(out, np.add.reduce(out, 1, None, None, True), out=out)
 
 
 ACTIVATIONS_INTO = {  # name -> (f(z, out), f'(a, out)), the in-place twins of ACTIVATIONS

@@ -68,7 +68,9 @@ class Adam(Optimizer):
         w <- w - eta (sqrt(1 - beta2^t) / (1 - beta1^t)) m / (sqrt(v) + epsilon)
     It keeps m / (1 - beta1) and v / (1 - beta2) instead of m and v, and folds those constant
     factors into the step size and epsilon: the same update, with two fewer passes over the
-    parameters per step. beta1, beta2 and epsilon are fixed when it is made."""
+    parameters per step (the scaled v reaches float32's limit at gradients of ~6e17 rather than
+    ~2e19: both far past where training has already diverged and stops). beta1, beta2 and epsilon
+    are fixed when it is made."""
 
     def __init__(self, parameters, learning_rate, beta1=0.9, beta2=0.999, epsilon=1e-8):
         super().__init__(parameters, learning_rate)
