@@ -279,6 +279,24 @@ def test_train_gives_the_weights_of_the_reference_loop(mnist, structure, setting
         np.testing.assert_allclose(mine, theirs, rtol=1e-3, atol=1e-5)  # rounding differences add up over 80 steps
 
 
+@pytest.mark.parametrize("settings", [
+    TrainingSettings(epochs=2, seed=4),                                                    # the defaults
+    TrainingSettings(epochs=1, batch_size=7, optimizer="sgd", learning_rate=0.5, shift_pixels=0),  # odd last batch
+    TrainingSettings(epochs=1, batch_size=1, cost="quadratic", learning_rate=0.01, shift_pixels=2),
+])
+def test_train_in_float64_ends_where_the_reference_loop_does(mnist, settings):
+    # In float64 the fast path's other order of summation is invisible, so the whole loop (shuffling,
+    # shifting, decay, schedule, optimizer, the last partial batch) is checked tightly.
+    data = small_dataset(mnist, n_train=203, n_validation=50)
+    network = Network((784, 12, 10), "sigmoid", "softmax", seed=settings.seed, dtype=np.float64)
+    reference, at_epoch_end = network.copy(), []
+    train(network, data, settings,  # (afterwards the network holds its best epoch's weights, maybe not the last)
+          on_epoch=lambda record: at_epoch_end.append([p.copy() for p in network.weights + network.biases]))
+    reference_train(reference, data, settings)
+    for mine, theirs in zip(at_epoch_end[-1], reference.weights + reference.biases):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-8, atol=1e-10)
+
+
 def test_shift_images_moves_each_image_by_its_drawn_offset():
     images = np.random.default_rng(0).random((60, 784), dtype=np.float32)
     shifted = images.copy()
