@@ -113,6 +113,16 @@ def test_openapi_documents_every_endpoint(client):
             "/api/layer/{layer}", "/api/examples"} <= set(paths)
 
 
+def test_the_api_page_lists_every_call_and_works_offline(client):
+    # FastAPI's own /docs loads Swagger from a CDN; ours is plain HTML from the same description.
+    page = client.get("/docs")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    for path in client.get("/openapi.json").json()["paths"]:
+        assert path in page.text
+    assert "<script" not in page.text and "https://" not in page.text and "http://" not in page.text
+    assert client.get("/redoc").status_code == 404
+
+
 # ---- /api/model ------------------------------------------------------------------------------------
 
 def test_model_describes_the_video_network_and_its_training(client, network):

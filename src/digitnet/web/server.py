@@ -2,7 +2,7 @@
 
 `create_app(model_path, models_dir)` builds a FastAPI app holding its own state (no global model);
 `serve(...)` runs it with uvicorn. The page (static/, plain JavaScript modules, no build step, no
-CDN) talks to a small JSON API, documented by FastAPI at /openapi.json:
+CDN) talks to a small JSON API, described by FastAPI at /openapi.json and as a page at /docs:
 
     GET  /api/model                what network is loaded, how it was trained, which files to switch to
     POST /api/model/select         load a model file of the models folder (for ?model= on later calls)
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import html
 import io
 import re
 import threading
@@ -155,7 +156,9 @@ def create_app(model_path: str | Path | None = None, models_dir: str | Path | No
     state = ExplorerState(model, models_dir)
     static = _read_static_files()
 
-    app = FastAPI(title="digitnet explorer", version="1",
+    # FastAPI's own /docs and /redoc pages load their scripts from a CDN, which fails offline:
+    # /docs is served by api_docs below instead, from the same OpenAPI description.
+    app = FastAPI(title="digitnet explorer", version="1", docs_url=None, redoc_url=None,
                   description="Look inside the network of 3Blue1Brown's *But what is a neural network?*: "
                               "every weighted sum z and activation a for a drawing, every neuron's weights.")
     app.state.explorer = state
@@ -165,6 +168,10 @@ def create_app(model_path: str | Path | None = None, models_dir: str | Path | No
     @app.get("/", include_in_schema=False)
     def page() -> Response:
         return Response(static["index.html"], media_type=MEDIA_TYPES[".html"], headers=PAGE_SECURITY)
+
+    @app.get("/docs", include_in_schema=False)
+    def api_docs() -> Response:
+        return Response(_api_page(app.openapi()), media_type=MEDIA_TYPES[".html"], headers=PAGE_SECURITY)
 
     @app.get("/static/{name}", include_in_schema=False)
     def static_file(name: str) -> Response:
@@ -434,6 +441,25 @@ def _training_summary(meta: dict) -> TrainingSummary | None:
 
 def _is_integer(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**53
+
+
+def _api_page(openapi: dict) -> str:
+    """The API described as a plain HTML page (no scripts, nothing from elsewhere): every operation
+    with its summary and parameters, and where the full schema is."""
+    rows = []
+    for path, operations in openapi["paths"].items():
+        for method, operation in operations.items():
+            parameters = ", ".join(f"{p['name']} ({p['in']}): {p.get('description') or p['schema'].get('type', '')}"
+                                   for p in operation.get("parameters", []))
+            body = "JSON body" if "requestBody" in operation else ""
+            rows.append(f"<tr><td><code>{method.upper()} {html.escape(path)}</code></td>"
+                        f"<td>{html.escape(operation.get('summary', ''))}</td>"
+                        f"<td>{html.escape('; '.join(filter(None, [parameters, body])))}</td></tr>")
+    return (f"<!doctype html><html lang=en><meta charset=utf-8><title>{html.escape(openapi['info']['title'])} API</title>"
+            f"<h1>{html.escape(openapi['info']['title'])} API</h1><p>{html.escape(openapi['info'].get('description', ''))}</p>"
+            "<p>Every error is a 4xx with one line: <code>{\"detail\": \"...\"}</code>. The full schema, with every "
+            "field: <a href=/openapi.json>/openapi.json</a>. The explorer page: <a href=/>/</a>.</p>"
+            "<table><tr><th>call</th><th>what it does</th><th>parameters</th></tr>" + "".join(rows) + "</table></html>")
 
 
 def _read_static_files() -> dict[str, bytes]:
