@@ -366,6 +366,15 @@ def test_calls_refuse_a_model_the_folder_does_not_have(models_dir, query, status
         assert_clear_error(response, status)
 
 
+def test_a_model_file_removed_after_it_was_listed_is_a_404(models_dir, monkeypatch):
+    app = create_app(models_dir=models_dir)
+    listed = app.state.explorer.model_files()
+    (models_dir / "small.safetensors").unlink()  # between the listing and the reading
+    monkeypatch.setattr(app.state.explorer, "model_files", lambda: listed)
+    detail = assert_clear_error(TestClient(app).get("/api/model?model=small.safetensors"), 404)
+    assert "no longer in the models folder" in detail
+
+
 def test_naming_a_model_needs_a_models_folder(client):
     assert "models folder" in assert_clear_error(client.get("/api/layer/1?model=x.safetensors"), 409)
 

@@ -104,7 +104,10 @@ class ExplorerState:
                                      f"(there: {', '.join(files) or 'none'})")
         path = self.models_dir / name
         with self._models_lock:
-            stat = path.stat()
+            try:
+                stat = path.stat()
+            except OSError:  # removed since it was listed
+                raise HTTPException(404, f"{name!r} is no longer in the models folder") from None
             stamp = (stat.st_mtime_ns, stat.st_size)
             cached = self._loaded.get(name)
             if cached is None or cached[0] != stamp:
