@@ -153,6 +153,7 @@ async function loadModel(info) {
   const sizes = info.layer_sizes;
   const last = sizes.length - 1;
   const layers = await Promise.all(sizes.slice(1).map((_, l) => api.layer(l + 1)));
+  state.shownId = ++state.requestId; // an answer still on its way is the old model's: never show it
   state.info = info;
   state.layers = layers;
   state.names = sizes.map((_, l) => (l === 0 ? "Input" : l === last ? "Output layer" : `Hidden layer ${l}`));
