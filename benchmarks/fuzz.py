@@ -104,24 +104,18 @@ def seeds(target: str) -> list[bytes]:
 
 def make_target(target: str, scratch: Path):
     """-> a function(bytes) that returns normally or raises DigitnetError; anything else is a crash."""
-    if target == "idx":
-        from digitnet.data import read_idx
-        path = scratch / "fuzz-idx.gz"
+    if target == "image":
+        from digitnet.preprocess import to_network_input
+        return to_network_input
+    from digitnet.data import read_idx
+    from digitnet.modelfile import load_model
+    name, read = {"idx": ("fuzz-idx.gz", read_idx), "model": ("fuzz.safetensors", load_model)}[target]
+    path = scratch / name
 
-        def run(data: bytes):
-            path.write_bytes(data)
-            read_idx(path)
-        return run
-    if target == "model":
-        from digitnet.modelfile import load_model
-        path = scratch / "fuzz.safetensors"
-
-        def run(data: bytes):
-            path.write_bytes(data)
-            load_model(path)
-        return run
-    from digitnet.preprocess import to_network_input
-    return to_network_input
+    def run(data: bytes):  # the readers take a path, as users give them
+        path.write_bytes(data)
+        read(path)
+    return run
 
 
 class Tally:

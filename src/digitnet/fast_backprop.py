@@ -65,24 +65,25 @@ class Workspace:
         shapes = [(n_out, n_in + 1) for n_in, n_out in zip(self.layer_sizes[:-1], self.layer_sizes[1:])]
         sizes = [math.prod(shape) for shape in shapes]
         ends = np.cumsum(sizes)
+        self._blocks = list(zip(ends - sizes, ends, shapes))
         self.parameters = np.empty(int(ends[-1]), self.dtype)
         self.gradient = np.empty_like(self.parameters)
-        blocks = list(zip(ends - sizes, ends, shapes))
-        self.weights_and_biases = [self.parameters[start:stop].reshape(shape) for start, stop, shape in blocks]
-        self.gradients = [self.gradient[start:stop].reshape(shape) for start, stop, shape in blocks]  # same layout
+        self.weights_and_biases = self._layers_of(self.parameters)
+        self.gradients = self._layers_of(self.gradient)
         self.weights = [block[:, :-1] for block in self.weights_and_biases]    # (n_out, n_in) views
         self.biases = [block[:, -1] for block in self.weights_and_biases]      # (n_out,) views
         self.grad_weights = [block[:, :-1] for block in self.gradients]
         self.grad_biases = [block[:, -1] for block in self.gradients]
         for mine, theirs in zip(self.weights + self.biases, network.weights + network.biases):
             mine[...] = theirs
-        self.is_weight = np.zeros_like(self.parameters)  # 1 where parameters holds a weight, 0 at biases
-        for start, stop, shape in blocks:
-            self.is_weight[start:stop].reshape(shape)[:, :-1] = 1
         self.squish_into, self.derivative_into = ACTIVATIONS_INTO[network.activation]
         self.output_into = OUTPUTS_INTO[network.output]
         self.scratch = np.empty_like(self.parameters)
         self.buffers = {}  # batch length -> its buffers
+
+    def _layers_of(self, flat: np.ndarray) -> list[np.ndarray]:
+        """A vector laid out like `parameters` as each layer's [W | b] `(n_out, n_in + 1)` (views)."""
+        return [flat[start:stop].reshape(shape) for start, stop, shape in self._blocks]
 
     def copy_to(self, network: Network):
         """Write the current weights and biases into the network's own arrays (in place)."""
@@ -182,7 +183,9 @@ class Workspace:
 
     def weight_decay_function(self, weight_decay: float):
         """`add_weight_decay(weight_decay)` as a function of no arguments."""
-        rates = self.is_weight * np.array(weight_decay, self.dtype)  # weight_decay at weights, 0 at biases
+        rates = np.zeros_like(self.parameters)  # weight_decay at the weights, 0 at the biases
+        for block in self._layers_of(rates):
+            block[:, :-1] = weight_decay
         gradient, parameters, scratch, multiply, add = self.gradient, self.parameters, self.scratch, np.multiply, np.add
 
         def add_weight_decay():
