@@ -40,7 +40,8 @@ from PIL import Image, ImageDraw
 
 from digitnet.modelfile import default_model_path, save_model
 from digitnet.network import Network
-from digitnet.web.server import MAX_BODY_BYTES, MAX_DRAWING_PIXELS
+from digitnet.web.middleware import MAX_BODY_BYTES
+from digitnet.web.routes_predictions import MAX_DRAWING_PIXELS
 
 SOURCE = Path(__file__).resolve().parent.parent / "src"
 START_SECONDS = 30  # a cold start (imports, model load) takes ~2 s; allow for a busy machine

@@ -28,7 +28,7 @@ from digitnet.modelfile import default_model_path, load_model, save_model
 from digitnet.network import Network
 from digitnet.preprocess import to_network_input
 from digitnet.web import create_app, serve
-from digitnet.web.server import MAX_BODY_BYTES
+from digitnet.web.middleware import MAX_BODY_BYTES
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
-"""The explorer web page: `create_app` builds it, `serve` runs it (see server.py)."""
+"""The explorer web page: `create_app` builds it (app.py), `serve` runs it (server.py)."""
 
-from .server import create_app, serve
+from .app import create_app
+from .server import serve
 
 __all__ = ["create_app", "serve"]

@@ -1,0 +1,75 @@
+"""The route that runs a drawing through the network: POST /api/predict.
+
+A drawing arrives as a PNG data URL (prepared by the CLI's own `to_network_input`) or as 784 pixels;
+the answer is every layer's weighted sums z and activations a, the guess and its probabilities.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import re
+import threading
+
+import numpy as np
+from fastapi import APIRouter, HTTPException
+from PIL import Image
+
+from ..preprocess import FORMATS, to_network_input
+from .formatting import rounded
+from .schemas import Prediction, PredictRequest
+from .state import MODEL_QUERY, ExplorerState
+
+MAX_DRAWING_PIXELS = 16_000_000  # a 4000x4000 picture; a small PNG can declare far more and stall a request
+DATA_URL = re.compile(r"data:image/[\w.+-]+;base64,", re.IGNORECASE)
+
+
+def prediction_routes(state: ExplorerState) -> APIRouter:
+    router = APIRouter()
+
+    @router.post("/api/predict", response_model=Prediction, summary="Run a drawing through the network")
+    def predict(request: PredictRequest, model: str | None = MODEL_QUERY) -> Prediction:
+        network = state.model(model).network
+        inputs = _network_input(request, state.pictures)  # (784,)
+        if inputs.shape != (network.layer_sizes[0],):
+            raise HTTPException(422, f"this model takes {network.layer_sizes[0]} inputs, not {inputs.size}")
+        trace = network.trace(inputs[np.newaxis])  # batch of one
+        probabilities = network.probabilities_from_outputs(trace.outputs)[0]
+        return Prediction(input=rounded(inputs),
+                          weighted_sums=[rounded(z[0]) for z in trace.weighted_sums],
+                          activations=[rounded(a[0]) for a in trace.activations],
+                          digit=int(trace.outputs[0].argmax()), probabilities=rounded(probabilities))
+
+    return router
+
+
+def _network_input(request: PredictRequest, pictures: threading.BoundedSemaphore) -> np.ndarray:
+    """The request's image or pixels -> the network's input `(784,)` float32 in [0, 1]."""
+    if (request.image is None) == (request.pixels is None):
+        raise HTTPException(422, "give exactly one of image (a PNG data URL) or pixels (784 numbers in 0..1)")
+    if request.pixels is not None:
+        return np.asarray(request.pixels, dtype=np.float32)
+    encoded = DATA_URL.sub("", request.image.strip(), count=1)
+    try:
+        data = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise HTTPException(422, "image: not valid base64 (send a data URL such as canvas.toDataURL('image/png') gives)") \
+            from None
+    _check_image_size(data)
+    with pictures:  # a few at a time: a large picture takes ~35 bytes per pixel while it is prepared
+        return to_network_input(data)  # the CLI's code path; a blank drawing raises DigitnetError -> 422
+
+
+def _check_image_size(data: bytes) -> None:
+    """Refuse a picture with too many pixels from its header alone, before decoding anything."""
+    limit = f"(limit {MAX_DRAWING_PIXELS // 1_000_000} megapixels); send a smaller picture"
+    try:
+        with Image.open(io.BytesIO(data), formats=FORMATS) as picture:
+            width, height = picture.size
+    except Image.DecompressionBombError:  # over twice Pillow's own limit: it refuses before telling the size
+        raise HTTPException(413, f"image: the picture is too large for the explorer {limit}") from None
+    except Exception:  # not an image Pillow knows: to_network_input explains that in its own words
+        return
+    if width * height > MAX_DRAWING_PIXELS:
+        raise HTTPException(413, f"image: {width}x{height} pixels is too large for the explorer {limit}")
