@@ -33,7 +33,7 @@ from digitnet.web.middleware import MAX_BODY_BYTES
 
 @pytest.fixture(scope="module")
 def client():
-    return TestClient(create_app())
+    return TestClient(create_app(), base_url="http://127.0.0.1")
 
 
 @pytest.fixture(scope="module")
@@ -322,7 +322,7 @@ def test_select_needs_a_models_folder(client):
 
 
 def test_each_call_names_its_model_from_the_models_folder(models_dir):
-    client = TestClient(create_app(models_dir=models_dir))
+    client = TestClient(create_app(models_dir=models_dir), base_url="http://127.0.0.1")
     info = client.get("/api/model").json()
     assert info["models"] == ["broken.safetensors", "small.safetensors", "video.safetensors"]
     selected = client.post("/api/model/select", json={"name": "small.safetensors"}).json()
@@ -342,7 +342,7 @@ def test_each_call_names_its_model_from_the_models_folder(models_dir):
 def test_one_page_switching_models_changes_nothing_for_another(models_dir):
     # Two pages on one server: the first selects another model; the second, naming none, still sees
     # the model the server started with, in every call.
-    client = TestClient(create_app(models_dir=models_dir))
+    client = TestClient(create_app(models_dir=models_dir), base_url="http://127.0.0.1")
     client.post("/api/model/select", json={"name": "small.safetensors"})
     assert client.get("/api/model").json()["name"] == "default.safetensors"
     assert len(client.get("/api/layer/1").json()["weights"]) == 16
@@ -351,7 +351,7 @@ def test_one_page_switching_models_changes_nothing_for_another(models_dir):
 
 
 def test_a_model_file_changed_on_disk_is_read_again(models_dir):
-    client = TestClient(create_app(models_dir=models_dir))
+    client = TestClient(create_app(models_dir=models_dir), base_url="http://127.0.0.1")
     assert client.get("/api/model?model=small.safetensors").json()["layer_sizes"] == [784, 8, 10]
     (models_dir / "small.safetensors").write_bytes((models_dir / "video.safetensors").read_bytes())
     assert client.get("/api/model?model=small.safetensors").json()["layer_sizes"] == [784, 16, 16, 10]
@@ -360,7 +360,7 @@ def test_a_model_file_changed_on_disk_is_read_again(models_dir):
 @pytest.mark.parametrize("query, status", [("model=missing.safetensors", 404), ("model=../video.safetensors", 404),
                                            ("model=broken.safetensors", 422), ("model=", 422)])
 def test_calls_refuse_a_model_the_folder_does_not_have(models_dir, query, status):
-    client = TestClient(create_app(models_dir=models_dir))
+    client = TestClient(create_app(models_dir=models_dir), base_url="http://127.0.0.1")
     for response in (client.get(f"/api/model?{query}"), client.get(f"/api/layer/1?{query}"),
                      client.post(f"/api/predict?{query}", json={"pixels": [0.0] * 784})):
         assert_clear_error(response, status)
@@ -371,7 +371,7 @@ def test_a_model_file_removed_after_it_was_listed_is_a_404(models_dir, monkeypat
     listed = app.state.explorer.model_files()
     (models_dir / "small.safetensors").unlink()  # between the listing and the reading
     monkeypatch.setattr(app.state.explorer, "model_files", lambda: listed)
-    detail = assert_clear_error(TestClient(app).get("/api/model?model=small.safetensors"), 404)
+    detail = assert_clear_error(TestClient(app, base_url="http://127.0.0.1").get("/api/model?model=small.safetensors"), 404)
     assert "no longer in the models folder" in detail
 
 
@@ -380,7 +380,7 @@ def test_naming_a_model_needs_a_models_folder(client):
 
 
 def test_a_bad_model_file_is_a_clear_message_and_the_other_models_stay(models_dir):
-    client = TestClient(create_app(models_dir=models_dir))
+    client = TestClient(create_app(models_dir=models_dir), base_url="http://127.0.0.1")
     detail = assert_clear_error(client.post("/api/model/select", json={"name": "broken.safetensors"}), 422)
     assert "broken.safetensors" in detail and "model" in detail
     assert client.get("/api/model").json()["name"] == "default.safetensors"
@@ -398,7 +398,7 @@ def test_a_bad_model_file_is_a_clear_message_and_the_other_models_stay(models_di
     ({}, 422),
 ])
 def test_select_refuses_names_outside_the_folder(models_dir, body, status):
-    client = TestClient(create_app(models_dir=models_dir))
+    client = TestClient(create_app(models_dir=models_dir), base_url="http://127.0.0.1")
     assert_clear_error(client.post("/api/model/select", json=body), status)
 
 
@@ -415,8 +415,8 @@ def test_create_app_refuses_a_bad_model_or_folder(tmp_path):
 
 
 def test_apps_hold_their_own_model(models_dir):
-    first = TestClient(create_app(models_dir=models_dir))
-    second = TestClient(create_app(models_dir=models_dir))
+    first = TestClient(create_app(models_dir=models_dir), base_url="http://127.0.0.1")
+    second = TestClient(create_app(models_dir=models_dir), base_url="http://127.0.0.1")
     first.post("/api/model/select", json={"name": "small.safetensors"})
     assert second.get("/api/model").json()["layer_sizes"] == [784, 16, 16, 10]
 
