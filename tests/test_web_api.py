@@ -283,6 +283,24 @@ def test_layer_gives_the_whole_matrix_and_biases(client, network):
         weights = np.array(answer["weights"])
         assert weights.shape == (n_out, n_in) and len(answer["biases"]) == n_out
         np.testing.assert_allclose(weights, network.weights[layer - 1], atol=1e-6)
+        assert answer["row_start"] == 0 and answer["total_rows"] == n_out
+
+
+def test_a_layer_too_large_for_one_answer_comes_in_parts_that_add_up(tmp_path):
+    wide = Network((784, 700, 10), seed=3)  # 548,800 weights in layer 1: over one answer's 500,000
+    save_model(tmp_path / "wide.safetensors", wide, {"history": []})
+    client = TestClient(create_app(models_dir=tmp_path), base_url="http://127.0.0.1")
+    rows, start = [], 0
+    while start < 700:
+        answer = client.get(f"/api/layer/1?model=wide.safetensors&row_start={start}")
+        assert answer.status_code == 200 and len(answer.content) < 8_000_000
+        part = answer.json()
+        assert part["row_start"] == start and part["total_rows"] == 700
+        assert 0 < len(part["weights"]) * 784 <= 500_000 and len(part["biases"]) == len(part["weights"])
+        rows += part["weights"]
+        start += len(part["weights"])
+    np.testing.assert_allclose(np.array(rows), wide.weights[0], atol=1e-6)
+    assert "past" in assert_clear_error(client.get("/api/layer/1?model=wide.safetensors&row_start=700"), 404)
 
 
 # ---- /api/examples ---------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ loaded lately, MNIST's test set (loaded once). No global state: `create_app` mak
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from collections import OrderedDict
 from pathlib import Path
 
@@ -13,8 +14,6 @@ from fastapi import HTTPException, Query
 from ..modelfile import Model, load_model
 
 MAX_LOADED_MODELS = 4  # files of the models folder kept in memory at once (the startup model is always kept)
-# Preparing a 16-megapixel RGBA picture takes ~550 MB; uvicorn's thread pool would run 40 at once.
-MAX_CONCURRENT_PICTURES = 2
 # Every call but select takes ?model=NAME: each open page names the model it shows, so one page
 # switching models never changes what another page sees.
 MODEL_QUERY = Query(None, min_length=1, max_length=255,
@@ -35,7 +34,11 @@ class ExplorerState:
         self._loaded: OrderedDict[str, tuple[tuple[int, int], Model, np.ndarray | None]] = OrderedDict()
         self._startup_guesses: np.ndarray | None = None
         self._models_lock = threading.Lock()
-        self.pictures = threading.BoundedSemaphore(MAX_CONCURRENT_PICTURES)  # bounds the memory they take
+        # Preparing a picture takes ~35 bytes per pixel (140 MB at the 4-megapixel limit) and uvicorn's thread
+        # pool would prepare 40 at once. One thread prepares them all, in turn: a semaphore alone was not
+        # enough, as each of uvicorn's threads then kept its freed buffers resident in its own malloc arena
+        # (16 pictures in turn still cost +1 GB). A 280x280 drawing takes a few milliseconds.
+        self.picture_preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="digitnet-pictures")
 
     def model_files(self) -> list[str] | None:
         if self.models_dir is None:
