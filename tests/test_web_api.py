@@ -13,6 +13,7 @@ import shutil
 import socket
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -386,11 +387,54 @@ def test_calls_refuse_a_model_the_folder_does_not_have(models_dir, query, status
 
 def test_a_model_file_removed_after_it_was_listed_is_a_404(models_dir, monkeypatch):
     app = create_app(models_dir=models_dir)
-    listed = app.state.explorer.model_files()
-    (models_dir / "small.safetensors").unlink()  # between the listing and the reading
-    monkeypatch.setattr(app.state.explorer, "model_files", lambda: listed)
+    assert "small.safetensors" in app.state.explorer.model_files()
+    monkeypatch.setattr(app.state.explorer, "_inside_folder", lambda name: True)  # it was there when checked
+    (models_dir / "small.safetensors").unlink()  # between the check and the reading
     detail = assert_clear_error(TestClient(app, base_url="http://127.0.0.1").get("/api/model?model=small.safetensors"), 404)
     assert "no longer in the models folder" in detail
+
+
+def test_links_leading_out_of_the_models_folder_are_not_followed(models_dir, tmp_path_factory):
+    outside = tmp_path_factory.mktemp("elsewhere")
+    shutil.copy(default_model_path(), outside / "secret.safetensors")
+    (models_dir / "escape.safetensors").symlink_to(outside / "secret.safetensors")
+    (models_dir / "passwd.safetensors").symlink_to("/etc/passwd")
+    (models_dir / "loop.safetensors").symlink_to(models_dir / "loop.safetensors")
+    (models_dir / "alias.safetensors").symlink_to(models_dir / "video.safetensors")  # inside: fine
+    client = TestClient(create_app(models_dir=models_dir), base_url="http://127.0.0.1")
+    listed = client.get("/api/model").json()["models"]
+    assert "alias.safetensors" in listed and not {"escape.safetensors", "passwd.safetensors", "loop.safetensors"} & set(listed)
+    for name in ["escape.safetensors", "passwd.safetensors", "loop.safetensors"]:
+        assert_clear_error(client.get(f"/api/model?model={name}"), 404)
+        assert_clear_error(client.post("/api/model/select", json={"name": name}), 404)
+    assert client.get("/api/model?model=alias.safetensors").status_code == 200
+
+
+def test_errors_name_files_as_the_page_knows_them_and_never_list_the_folder(models_dir):
+    client = TestClient(create_app(models_dir=models_dir), base_url="http://127.0.0.1")
+    answers = [client.get("/api/model?model=missing.safetensors"), client.post("/api/model/select", json={"name": "broken.safetensors"}),
+               client.get("/api/layer/1?model=../video.safetensors"), client.get("/api/model?model=notes.txt")]
+    for answer in answers:
+        detail = answer.json()["detail"]
+        assert 400 <= answer.status_code < 500 and "\n" not in detail
+        assert str(models_dir) not in detail and "/tmp" not in detail  # no path of the server's machine
+        assert "small.safetensors" not in detail  # never asked for: the list is /api/model's
+
+
+def test_a_folder_of_many_files_is_not_listed_again_on_every_call(tmp_path, monkeypatch):
+    shutil.copy(default_model_path(), tmp_path / "video.safetensors")
+    for i in range(5_000):
+        (tmp_path / f"run-{i:05}.txt").touch()
+    client = TestClient(create_app(models_dir=tmp_path), base_url="http://127.0.0.1")
+    listings = []
+    real_glob = Path.glob
+    monkeypatch.setattr(Path, "glob", lambda self, pattern: listings.append(pattern) or real_glob(self, pattern))
+    for _ in range(20):
+        assert client.post("/api/predict?model=video.safetensors", json={"pixels": [0.0] * 784}).status_code == 200
+        assert client.get("/api/model").status_code == 200
+    assert len(listings) <= 1  # read once, then kept until the folder changes
+    (tmp_path / "new.safetensors").write_bytes((tmp_path / "video.safetensors").read_bytes())
+    assert "new.safetensors" in client.get("/api/model").json()["models"]
 
 
 def test_naming_a_model_needs_a_models_folder(client):
