@@ -103,6 +103,14 @@ OUTPUTS_INTO = {"sigmoid": sigmoid_into, "softmax": softmax_into}
 # He (2/n_in) for ReLU, which zeroes half its inputs and would otherwise shrink the signal.
 INIT_VARIANCE_GAIN = {"sigmoid": 1.0, "tanh": 1.0, "relu": 2.0}
 
+# predict_digit runs its rows through the network this many at a time, always counted from row 0.
+# A BLAS kernel may round a row differently depending on where it falls among the rows of one matrix
+# product, so the same rows in one product or in two could give different last bits. In fixed blocks,
+# every block is the same product whoever asks, so rows split at a block boundary (as train splits its
+# validation pass between two threads) give exactly the answers of one call, on any machine.
+# 1,024 rows of 784 float32 inputs are 3.2 MB: big enough that numpy's overhead per call is noise.
+PREDICTION_BLOCK_ROWS = 1024
+
 
 @dataclass(frozen=True)
 class Trace:
@@ -219,8 +227,15 @@ class Network:
         return outputs / outputs.sum(axis=1, keepdims=True)
 
     def predict_digit(self, inputs) -> np.ndarray:
-        """The brightest output neuron per row: `(batch, 784)` -> `(batch,)` ints."""
-        return self.feedforward(inputs).argmax(axis=1)
+        """The brightest output neuron per row: `(batch, 784)` -> `(batch,)` ints.
+
+        Computed in blocks of PREDICTION_BLOCK_ROWS rows (see there), so the answer for a row never
+        depends on how many other rows came with it, as long as calls start at a block boundary."""
+        inputs = self._as_batch(inputs)
+        if len(inputs) == 0:
+            return np.zeros(0, dtype=np.int64)
+        return np.concatenate([self.feedforward(inputs[start:start + PREDICTION_BLOCK_ROWS]).argmax(axis=1)
+                               for start in range(0, len(inputs), PREDICTION_BLOCK_ROWS)])
 
     def accuracy(self, inputs, labels) -> float:
         """Fraction of rows of `inputs` `(n, 784)` whose predicted digit equals the label `(n,)`."""

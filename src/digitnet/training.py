@@ -26,16 +26,11 @@ from .costs import COSTS, cost, one_hot, output_delta  # noqa: F401 (public here
 from .data import Dataset
 from .errors import DigitnetError
 from .fast_backprop import Workspace
-from .network import ACTIVATIONS, Network
+from .network import ACTIVATIONS, PREDICTION_BLOCK_ROWS, Network
 from .optimizers import OPTIMIZERS, SGD, Adam, Momentum, Optimizer, make_optimizer  # noqa: F401 (public here too)
 from .shuffling import Shuffler, shift_images  # noqa: F401 (public here too)
 
 SCHEDULES = ("cosine", "constant")
-# train splits its validation pass into two parts at a multiple of this many rows. OpenBLAS computes a
-# matrix product in tiles of up to 24 rows (on this machine's kernel), and a row in a partial tile at
-# the end may round differently; at a multiple of 768 = 2^8 * 3 every row keeps its place in its tile,
-# so the two parts give exactly the numbers of one pass, and network.accuracy's answer (tested).
-VALIDATION_ROWS_MULTIPLE = 768
 
 
 def learning_rate_at(settings: "TrainingSettings", epoch: int) -> float:
@@ -200,12 +195,13 @@ def train(network: Network, dataset: Dataset, settings: TrainingSettings = Train
             return int((network.predict_digit(images) == labels).sum())
 
     def validation_accuracy() -> float:
-        """network.accuracy on the validation images, the rows from about the middle on (see
-        VALIDATION_ROWS_MULTIPLE) counted by the helper thread: numpy lets go of the GIL in the big
-        products, so the two parts run on two cores (one pass over 10,000 images would take ~6% of
-        an epoch)."""
+        """network.accuracy on the validation images, the rows from about the middle on counted by the
+        helper thread: numpy lets go of the GIL in the big products, so the two parts run on two
+        cores (one pass over 10,000 images would take ~6% of an epoch). The split falls on a block
+        boundary of predict_digit (PREDICTION_BLOCK_ROWS), so both parts are computed block by block
+        exactly as one call computes them: the same count as network.accuracy, on any BLAS kernel."""
         images, labels = dataset.validation_images, dataset.validation_labels
-        split = len(images) // 2 // VALIDATION_ROWS_MULTIPLE * VALIDATION_ROWS_MULTIPLE
+        split = min(round(len(images) / 2 / PREDICTION_BLOCK_ROWS) * PREDICTION_BLOCK_ROWS, len(images))
         second_part = helper.submit(count_correct, images[split:], labels[split:])
         return (count_correct(images[:split], labels[:split]) + second_part.result()) / max(len(images), 1)
 
