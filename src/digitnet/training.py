@@ -29,8 +29,24 @@ from .fast_backprop import Workspace
 from .network import ACTIVATIONS, PREDICTION_BLOCK_ROWS, Network
 from .optimizers import OPTIMIZERS, SGD, Adam, Momentum, Optimizer, make_optimizer  # noqa: F401 (public here too)
 from .shuffling import Shuffler, shift_images  # noqa: F401 (public here too)
+from .validation import Integer, OneOf, Real, check_parameters
 
 SCHEDULES = ("cosine", "constant")
+
+
+# Each setting's rule (validation.py checks them, types first, every failure a DigitnetError).
+SETTINGS_CONSTRAINTS = {
+    "epochs": Integer(1, 1_000_000),
+    "batch_size": Integer(1),
+    "learning_rate": Real(0, exclusive_low=True),
+    "schedule": OneOf(SCHEDULES),
+    "optimizer": OneOf(OPTIMIZERS),
+    "momentum": Real(0, 1, exclusive_high=True),
+    "cost": OneOf(tuple(COSTS)),
+    "weight_decay": Real(0),
+    "shift_pixels": Integer(0, 4),
+    "seed": Integer(0, 2**32 - 1),  # as numpy's legacy seeds and scikit-learn's random_state
+}
 
 
 def learning_rate_at(settings: "TrainingSettings", epoch: int) -> float:
@@ -80,20 +96,7 @@ class TrainingSettings:
     seed: int = 0                  # shuffling order (and the network's initial weights in the CLI)
 
     def __post_init__(self):
-        checks = [
-            (isinstance(self.epochs, int) and self.epochs >= 1, "epochs must be a whole number >= 1"),
-            (isinstance(self.batch_size, int) and self.batch_size >= 1, "batch_size must be a whole number >= 1"),
-            (np.isfinite(self.learning_rate) and self.learning_rate > 0, "learning_rate must be a positive number"),
-            (self.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}"),
-            (self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}"),
-            (0 <= self.momentum < 1, "momentum must be in [0, 1)"),
-            (self.cost in COSTS, f"cost must be one of {', '.join(COSTS)}"),
-            (np.isfinite(self.weight_decay) and self.weight_decay >= 0, "weight_decay must be >= 0"),
-            (isinstance(self.shift_pixels, int) and 0 <= self.shift_pixels <= 4, "shift_pixels must be 0-4"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise DigitnetError(f"training settings: {message}")
+        check_parameters("training settings", SETTINGS_CONSTRAINTS, **asdict(self))
 
     def to_dict(self) -> dict:
         return asdict(self)
