@@ -38,6 +38,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
+from benchmarks.drawing import digit_like_strokes
 from digitnet.modelfile import default_model_path, save_model
 from digitnet.network import Network
 from digitnet.web.middleware import MAX_BODY_BYTES
@@ -468,20 +469,6 @@ def test_schemathesis_finds_no_5xx_in_the_servers_own_openapi(server):
 
 BURST_SECONDS = 4
 DRAWERS = 7  # each naming one of two models (or none) per drawing, plus one thread loading models
-
-
-def digit_like_strokes(rng: random.Random) -> list[list[tuple[float, float]]]:
-    """One to three strokes of 3-8 points in the pad's middle, roughly where people draw digits."""
-    strokes = []
-    for _ in range(rng.randint(1, 3)):
-        x, y = rng.uniform(80, 200), rng.uniform(50, 120)
-        stroke = [(x, y)]
-        for _ in range(rng.randint(2, 7)):
-            x = min(240.0, max(40.0, x + rng.uniform(-50, 50)))
-            y = min(250.0, max(30.0, y + rng.uniform(-10, 45)))
-            stroke.append((x, y))
-        strokes.append(stroke)
-    return strokes
 
 
 def check_prediction(answer: dict, expected_sizes: list[int]) -> None:
