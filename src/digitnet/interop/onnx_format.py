@@ -194,7 +194,7 @@ def _steps(model, source) -> list:
             if op == "Flatten" and _attribute(node, "axis", 1) != 1:
                 raise refuse(source, where, "flattens at another axis than 1")
         else:
-            raise refuse(source, where, f"a {op} operator; digitnet reads only chains of fully connected layers "
+            raise refuse(source, where, f"{op} is not an operator digitnet reads; it reads only chains of fully connected layers "
                                         "(Gemm, or MatMul + Add) with Sigmoid, Relu or Tanh between them")
         current = node.output[0]
     if pending_matmul is not None:
@@ -214,6 +214,15 @@ def from_onnx_bytes(blob: bytes, source="<bytes>") -> tuple[Network, dict]:
                             f"{str(error).splitlines()[0][:100] if str(error) else type(error).__name__})") from None
     if not model.HasField("graph") or not model.graph.node:
         raise DigitnetError(f"{source}: not an ONNX model (no graph of nodes in it)")
+    for tensor in model.graph.initializer:  # before the checker, which would look for the files
+        if tensor.data_location == onnx.TensorProto.EXTERNAL or tensor.external_data:
+            raise refuse(source, f"initializer {tensor.name!r}", "its numbers are in an external data file; "
+                         "digitnet reads one self-contained .onnx file (save it without external data)")
+    try:
+        onnx.checker.check_model(model)
+    except Exception as error:  # onnx.checker.ValidationError: the spec's own rules
+        reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
+        raise DigitnetError(f"{source}: not a valid ONNX model ({reason})") from None
     network, output = network_from_chain(_steps(model, source), source)
     props = {prop.key: prop.value[:200] for prop in model.metadata_props}
     details = {"producer": f"{model.producer_name} {model.producer_version}".strip()[:100],
