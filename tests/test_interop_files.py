@@ -51,3 +51,28 @@ def test_the_suffix_chooses_the_format(tmp_path):
         import_model(tmp_path / "m.npz")
     with pytest.raises(DigitnetError, match=r"missing\.onnx: no such ONNX file"):
         import_model(tmp_path / "missing.onnx")
+
+
+USER_MISTAKES = {
+    "missing model": (["export", "{tmp}/none.safetensors", "--to", "{tmp}/x.onnx"], "none.safetensors: no such model file"),
+    "unknown suffix": (["export", "--to", "{tmp}/x.h5"], "x.h5: cannot tell the format to export"),
+    "missing folder": (["export", "--to", "{tmp}/nowhere/x.onnx"], "folder {tmp}/nowhere does not exist"),
+    "name too long": (["export", "--to", "{tmp}/" + "a" * 300 + ".onnx"], "cannot write it"),
+    "overwrite the source": (["export", "{tmp}/m.safetensors", "--to", "{tmp}/m.safetensors"], "is the model being exported"),
+    "missing import": (["import", "{tmp}/none.onnx", "--to", "{tmp}/x.safetensors"], "none.onnx: no such ONNX file"),
+    "model not safetensors": (["import", "{tmp}/m.onnx", "--to", "{tmp}/x.onnx"], "x.onnx: a digitnet model file ends with"),
+    "import suffix": (["import", "{tmp}/m.h5", "--to", "{tmp}/x.safetensors"], "m.h5: cannot tell the format to import"),
+}
+
+
+@pytest.mark.parametrize("kind", USER_MISTAKES)
+def test_export_and_import_mistakes_are_one_line(tmp_path, capsys, kind):
+    from digitnet.cli import main
+    from digitnet.modelfile import save_model
+
+    save_model(tmp_path / "m.safetensors", Network((784, 4, 10)))
+    argv, expected = USER_MISTAKES[kind]
+    assert main([arg.format(tmp=tmp_path) for arg in argv]) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and expected.format(tmp=tmp_path) in error, error
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.safetensors"]  # nothing half-written

@@ -67,6 +67,15 @@ def _same_file(a: Path, b: Path) -> bool:
     return a.resolve() == b.resolve()
 
 
+def _writing(path, write):
+    """Call `write()`; an operating-system error (a name too long, a full disk, no permission) is
+    the user's to fix, so it becomes one line naming the file."""
+    try:
+        return write()
+    except OSError as error:
+        raise DigitnetError(f"{path}: cannot write it ({error.strerror or error}); choose another --to file") from None
+
+
 def command_export(args) -> int:
     from .interop import export_model
     from .modelfile import default_model_path, load_model
@@ -75,7 +84,7 @@ def command_export(args) -> int:
     if _same_file(source, Path(args.to)):
         raise DigitnetError(f"{args.to}: is the model being exported; choose another --to file")
     model = load_model(source)
-    path = export_model(model.network, args.to, model.metadata)
+    path = _writing(args.to, lambda: export_model(model.network, args.to, model.metadata))
     print(f"wrote {path} ({model.network.describe()})")
     return 0
 
@@ -90,7 +99,7 @@ def command_import(args) -> int:
     if _same_file(Path(args.file), target):
         raise DigitnetError(f"{target}: is the file being imported; choose another --to file")
     model = import_model(args.file, args.activation, args.output)
-    save_model(target, model.network, model.metadata)
+    _writing(target, lambda: save_model(target, model.network, model.metadata))
     origin = model.metadata["origin"]
     print(f"wrote {target} ({model.network.describe()}; from {origin['format']}, outputs read as {origin['output']})")
     return 0
