@@ -55,8 +55,9 @@ def test_export_then_import_is_the_same_network(tmp_path, activation, output):
     assert model.metadata["origin"]["format"] == "onnx"
 
 
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # dynamo=False: the exporter that needs no onnxscript
-def test_a_network_trained_in_pytorch_and_exported_by_torch_onnx_export(tmp_path):
+@pytest.fixture(scope="module")
+def trained_in_pytorch():
+    """A ReLU network trained a little in PyTorch, taking (batch, 1, 28, 28) images."""
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)
     module = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 24), torch.nn.ReLU(),
@@ -69,9 +70,22 @@ def test_a_network_trained_in_pytorch_and_exported_by_torch_onnx_export(tmp_path
             optimizer.zero_grad()
             torch.nn.functional.cross_entropy(module(x[start:start + 100]), y[start:start + 100]).backward()
             optimizer.step()
+    return module.eval()
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning", "ignore::UserWarning")
+@pytest.mark.parametrize("exporter", ["torchscript", "dynamo"])
+def test_a_network_trained_in_pytorch_and_exported_by_torch_onnx_export(tmp_path, trained_in_pytorch, exporter):
+    import torch
+    module, example = trained_in_pytorch, torch.zeros(2, 1, 28, 28)
     path = tmp_path / "from_torch.onnx"
-    torch.onnx.export(module, (x[:1],), str(path), dynamo=False, input_names=["image"], output_names=["logits"],
-                      dynamic_axes={"image": {0: "batch"}})
+    if exporter == "torchscript":
+        torch.onnx.export(module, (example,), str(path), dynamo=False, input_names=["image"],
+                          output_names=["logits"], dynamic_axes={"image": {0: "batch"}})
+    else:  # the default exporter since PyTorch 2.9 (needs onnxscript); it writes Flatten as a Reshape
+        pytest.importorskip("onnxscript")
+        torch.onnx.export(module, (example,), str(path), dynamo=True, external_data=False,
+                          dynamic_shapes=({0: torch.export.Dim("batch")},))
     imported = import_model(path)
     assert imported.network.layer_sizes == (784, 24, 24, 10) and imported.network.activation == "relu"
     assert imported.metadata["origin"]["output"].startswith("logits")
@@ -108,7 +122,8 @@ def test_matmul_plus_add_and_constant_nodes_are_read_as_layers(tmp_path):
 def save_graph(path, nodes, initializers, n_in=784, external=(), opset=OPSET):
     graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", n_in])],
                               [helper.make_tensor_value_info(nodes[-1].output[0], TensorProto.FLOAT, ["n", "k"])],
-                              [numpy_helper.from_array(np.asarray(v, np.float32), k) for k, v in initializers.items()])
+                              [numpy_helper.from_array(v if np.asarray(v).dtype.kind == "i" else np.asarray(v, np.float32), k)
+                               for k, v in initializers.items()])
     for tensor in graph.initializer:
         if tensor.name in external:
             tensor.ClearField("raw_data")
@@ -159,6 +174,8 @@ HOSTILE = {
                                               *[n for n in [dense("mid", 16, 16, "h1", "zm")[0]]],
                                               helper.make_node("Tanh", ["zm"], ["h"], name="tanh_mid")],
                                              dense("mid", 16, 16, "h1", "zm")[1]), "tanh_mid"),
+    "reshape to an image": (lambda: graph_with([helper.make_node("Reshape", ["a1", "shape"], ["h"], name="to_image")],
+                                               {"shape": np.array([-1, 1, 4, 4])}), "to_image"),
     "wrong input size": (lambda: graph_with([helper.make_node("Identity", ["a1"], ["h"])], n_in=100), "fc1"),
     "external data": (lambda: graph_with([helper.make_node("Identity", ["a1"], ["h"])], external=("fc1.w",)), "fc1.w"),
 }

@@ -85,13 +85,21 @@ def export_onnx(network: Network, path, metadata: dict | None = None) -> Path:
     return write_atomically(path, lambda file: file.write(blob), what="ONNX file")
 
 
+def _check_self_contained(tensor, source) -> None:
+    """Refuse a tensor whose numbers live in another file: reading it would open a path the file names."""
+    from onnx import TensorProto
+    if tensor.data_location == TensorProto.EXTERNAL or tensor.external_data:
+        raise refuse(source, f"initializer {tensor.name!r}", "its numbers are in an external data file; digitnet "
+                     "reads one self-contained .onnx file (save it so: torch.onnx.export(..., external_data=False))")
+
+
 def _node_where(node) -> str:
     return f"node {node.name!r} ({node.op_type})" if node.name else f"a {node.op_type} node"
 
 
 def _constant_arrays(model, source) -> dict[str, np.ndarray]:
     """Initializers and Constant nodes' values by name, each checked before its numbers are read."""
-    from onnx import TensorProto, numpy_helper
+    from onnx import numpy_helper
 
     tensors = list(model.graph.initializer)
     for node in model.graph.node:
@@ -103,9 +111,7 @@ def _constant_arrays(model, source) -> dict[str, np.ndarray]:
     arrays = {}
     for tensor in tensors:
         where = f"initializer {tensor.name!r}"
-        if tensor.data_location == TensorProto.EXTERNAL or tensor.external_data:
-            raise refuse(source, where, "its numbers are in an external data file; digitnet reads one "
-                                        "self-contained .onnx file (save it without external data)")
+        _check_self_contained(tensor, source)
         if any(d < 0 for d in tensor.dims) or math.prod(tensor.dims) > MAX_INITIALIZER_ELEMENTS:
             raise refuse(source, where, f"declares {math.prod(tensor.dims):,} numbers, more than the "
                                         f"{MAX_INITIALIZER_ELEMENTS:,} any fully connected layer here needs")
@@ -190,6 +196,11 @@ def _steps(model, source) -> list:
             if kind in ("softmax", "logits") and _attribute(node, "axis", -1) not in (-1, 1):
                 raise refuse(source, where, "a softmax over another axis than the neurons'")
             steps.append(Squish(kind, where))
+        elif op == "Reshape":  # torch's dynamo exporter writes nn.Flatten as Reshape(x, [-1, n])
+            shape = constants.get(node.input[1]) if len(node.input) > 1 else None
+            if shape is None or shape.ndim != 1 or len(shape) != 2 or shape[0] not in (-1, 0) or shape[1] < 1:
+                raise refuse(source, where, "a Reshape to anything but (batch, n); digitnet reads only a chain "
+                                            "of fully connected layers")
         elif op in PASS_THROUGH_OPS:
             if op == "Flatten" and _attribute(node, "axis", 1) != 1:
                 raise refuse(source, where, "flattens at another axis than 1")
@@ -215,9 +226,7 @@ def from_onnx_bytes(blob: bytes, source="<bytes>") -> tuple[Network, dict]:
     if not model.HasField("graph") or not model.graph.node:
         raise DigitnetError(f"{source}: not an ONNX model (no graph of nodes in it)")
     for tensor in model.graph.initializer:  # before the checker, which would look for the files
-        if tensor.data_location == onnx.TensorProto.EXTERNAL or tensor.external_data:
-            raise refuse(source, f"initializer {tensor.name!r}", "its numbers are in an external data file; "
-                         "digitnet reads one self-contained .onnx file (save it without external data)")
+        _check_self_contained(tensor, source)
     try:
         onnx.checker.check_model(model)
     except Exception as error:  # onnx.checker.ValidationError: the spec's own rules
