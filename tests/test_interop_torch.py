@@ -184,3 +184,26 @@ def test_a_missing_torch_package_names_the_extra(tmp_path):
     for suffix in (".safetensors", ".npz", ".json"):
         done = run_cli("export", "--to", tmp_path / f"d{suffix}", prelude="import sys; sys.modules['torch'] = None")
         assert done.returncode == 0, done.stderr
+
+
+def test_the_explorer_opens_an_imported_model(tmp_path):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*httpx2")
+        from fastapi.testclient import TestClient
+    from digitnet.web import create_app
+
+    torch.manual_seed(1)
+    module = nn.Sequential(nn.Linear(784, 32), nn.Tanh(), nn.Linear(32, 10))  # logits at the end
+    torch.save(module.state_dict(), tmp_path / "tanh.pt")
+    assert run_cli("import", tmp_path / "tanh.pt", "--activation", "tanh", "--output", "logits",
+                   "--to", tmp_path / "tanh.safetensors").returncode == 0
+    client = TestClient(create_app(tmp_path / "tanh.safetensors"))
+    image = mnist().test_images[0]
+    answer = client.post("/api/predict", json={"pixels": image.tolist()})
+    assert answer.status_code == 200, answer.text
+    with torch.no_grad():
+        expected = torch.softmax(module(torch.from_numpy(image[None])), dim=1)[0].numpy()
+    assert answer.json()["digit"] == int(expected.argmax())
+    np.testing.assert_allclose(answer.json()["probabilities"], expected, atol=1e-5)
+    assert client.get("/api/model").status_code == 200
