@@ -180,6 +180,10 @@ def test_hostile_state_dicts_are_refused_and_never_run(tmp_path):
 def test_a_missing_torch_package_names_the_extra(tmp_path):
     result = run_cli("export", "--to", tmp_path / "d.pt", prelude="import sys; sys.modules['torch'] = None")
     assert_refused_in_one_line(result, "pip install 'digitnet[torch]'")
+    (tmp_path / "w.pt").write_bytes(b"PK\x03\x04 any bytes")
+    result = run_cli("import", tmp_path / "w.pt", "--activation", "relu", "--output", "logits", "--to",
+                     tmp_path / "w.safetensors", prelude="import sys; sys.modules['torch'] = None")
+    assert_refused_in_one_line(result, "pip install 'digitnet[torch]'")
     # .safetensors, .npz and .json need no extra
     for suffix in (".safetensors", ".npz", ".json"):
         done = run_cli("export", "--to", tmp_path / f"d{suffix}", prelude="import sys; sys.modules['torch'] = None")

@@ -34,6 +34,7 @@ from .network import ACTIVATIONS, OUTPUTS, Network  # noqa: E402
 from .optimizers import OPTIMIZERS, make_optimizer  # noqa: E402
 
 Interval, StrOptions = param_validation.Interval, param_validation.StrOptions
+FLOATS = (np.float64, np.float32)  # float32 input stays float32 (no copy of a big X); batches become float64
 
 
 class DigitnetClassifier(base.ClassifierMixin, base.BaseEstimator):
@@ -94,7 +95,7 @@ class DigitnetClassifier(base.ClassifierMixin, base.BaseEstimator):
     def fit(self, X, y):
         """Learn from X `(n_samples, n_features)` and labels y `(n_samples,)`; `epochs` passes. Returns self."""
         self._validate_params()
-        X, y = validation.validate_data(self, X, y, dtype=np.float64, reset=True)
+        X, y = validation.validate_data(self, X, y, dtype=FLOATS, reset=True)
         multiclass.check_classification_targets(y)
         self.classes_ = np.unique(y)
         self._start()
@@ -109,7 +110,7 @@ class DigitnetClassifier(base.ClassifierMixin, base.BaseEstimator):
             self._validate_params()
             if classes is None:
                 raise ValueError("classes must be given at the first call to partial_fit (every label that will come)")
-        X, y = validation.validate_data(self, X, y, dtype=np.float64, reset=first)
+        X, y = validation.validate_data(self, X, y, dtype=FLOATS, reset=first)
         multiclass.check_classification_targets(y)
         if first:
             self.classes_ = np.unique(classes)
@@ -162,7 +163,8 @@ class DigitnetClassifier(base.ClassifierMixin, base.BaseEstimator):
                     rows = order[start:start + size]
                     m = len(rows)
                     batch_targets = targets[rows]
-                    workspace.backprop(X[rows], batch_targets, weighted_sums[:m], outputs[:m], row_max[:m], row_sum[:m])
+                    inputs = np.asarray(X[rows], np.float64)  # (m, n_features)
+                    workspace.backprop(inputs, batch_targets, weighted_sums[:m], outputs[:m], row_max[:m], row_sum[:m])
                     total += cost(network, outputs[:m], weighted_sums[:m], batch_targets, self.cost) * m
                     if self.weight_decay:
                         workspace.add_weight_decay(self.weight_decay)
@@ -179,7 +181,7 @@ class DigitnetClassifier(base.ClassifierMixin, base.BaseEstimator):
     def predict_proba(self, X):
         """`(n_samples, n_features)` -> `(n_samples, n_classes)` rows summing to 1, columns in classes_ order."""
         validation.check_is_fitted(self)
-        X = validation.validate_data(self, X, dtype=np.float64, reset=False)
+        X = validation.validate_data(self, X, dtype=FLOATS, reset=False)
         with np.errstate(over="ignore"):
             return self.network_.predict_probabilities(X)
 

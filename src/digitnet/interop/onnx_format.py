@@ -205,8 +205,8 @@ def _steps(model, source) -> list:
             if op == "Flatten" and _attribute(node, "axis", 1) != 1:
                 raise refuse(source, where, "flattens at another axis than 1")
         else:
-            raise refuse(source, where, f"{op} is not an operator digitnet reads; it reads only chains of fully connected layers "
-                                        "(Gemm, or MatMul + Add) with Sigmoid, Relu or Tanh between them")
+            raise refuse(source, where, f"{op} is not an operator digitnet reads; it reads only chains of fully "
+                                        "connected layers (Gemm, or MatMul + Add) with Sigmoid, Relu or Tanh between them")
         current = node.output[0]
     if pending_matmul is not None:
         steps.append(Dense(pending_matmul[0], np.zeros(pending_matmul[0].shape[0]), pending_matmul[1]))
