@@ -99,6 +99,17 @@ def test_modules_that_are_not_a_chain_are_refused_naming_the_layer(kind):
     assert message.startswith("mine.pt: ") and culprit in message and "\n" not in message, message
 
 
+def test_a_state_dict_in_python_reads_as_its_module_does():
+    torch.manual_seed(2)
+    module = nn.Sequential(nn.Linear(784, 10), nn.ReLU(), nn.Linear(10, 10))
+    with pytest.raises(DigitnetError, match="does not say which squish"):
+        from_torch(module.state_dict())
+    from_state = from_torch(module.state_dict(), activation="relu", output="logits")
+    from_module = from_torch(module)
+    for theirs, ours in zip(from_state.weights + from_state.biases, from_module.weights + from_module.biases):
+        np.testing.assert_array_equal(theirs, ours)
+
+
 def test_pt_state_dict_loads_into_pytorch_and_imports_back(shipped, tmp_path):
     path = export_model(shipped.network, tmp_path / "video.pt")
     state = torch.load(path, weights_only=True)

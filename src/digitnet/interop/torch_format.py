@@ -130,8 +130,9 @@ def _state_dict_steps(arrays: dict[str, np.ndarray], activation, output, source)
                                       + (" (a convolution's kernel)" if array.ndim == 4 else ""))
         layers.setdefault(prefix, {})[kind] = array
     if activation is None or output is None:
-        raise DigitnetError(f"{source}: a state dict does not say which squish sits between its layers; name them "
-                            f"(--activation {'/'.join(HIDDEN_SQUISHES)} and --output {'/'.join(OUTPUT_SQUISHES)})")
+        raise DigitnetError(f"{source}: a state dict does not say which squish sits between its layers; name them: "
+                            f"activation {'/'.join(HIDDEN_SQUISHES)} and output {'/'.join(OUTPUT_SQUISHES)} "
+                            "(--activation and --output on the command line)")
     if activation not in HIDDEN_SQUISHES:
         raise DigitnetError(f"activation {activation!r}: choose one of {', '.join(HIDDEN_SQUISHES)}")
     if output not in OUTPUT_SQUISHES:
