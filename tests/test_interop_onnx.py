@@ -251,3 +251,24 @@ def test_a_missing_onnx_package_names_the_extra(tmp_path):
     result = run_cli("export", "--to", tmp_path / "d.onnx", prelude="import sys; sys.modules['onnx'] = None")
     assert_refused_in_one_line(result, "pip install 'digitnet[onnx]'")
     assert not (tmp_path / "d.onnx").exists()
+
+
+def test_mutated_files_give_a_network_or_one_line():
+    """Random bytes changed in the graph's structure (the start and end of the file, where nodes and
+    metadata are; the weights in between are just numbers): never another exception."""
+    from digitnet.interop.onnx_format import from_onnx_bytes
+    blob = to_onnx(Network((784, 6, 5, 10), activation="relu", seed=0)).SerializeToString()
+    rng = np.random.default_rng(0)
+    outcomes = {"network": 0, "refused": 0}
+    for _ in range(400):
+        mutated = bytearray(blob)
+        for _ in range(rng.integers(1, 6)):
+            position = rng.integers(0, 400) if rng.random() < 0.5 else rng.integers(len(blob) - 800, len(blob))
+            mutated[position] = rng.integers(0, 256)
+        try:
+            from_onnx_bytes(bytes(mutated), "mutated.onnx")
+            outcomes["network"] += 1
+        except DigitnetError as error:
+            assert str(error).startswith("mutated.onnx: ") and "\n" not in str(error)
+            outcomes["refused"] += 1
+    assert outcomes["refused"] > 100 and outcomes["network"] > 10  # both kinds of outcome were reached
