@@ -76,3 +76,45 @@ def test_export_and_import_mistakes_are_one_line(tmp_path, capsys, kind):
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and expected.format(tmp=tmp_path) in error, error
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.safetensors"]  # nothing half-written
+
+
+def chain_of(*kinds, sizes=(784, 8, 10), weights=None):
+    """Steps for a chain: 'D' a fully connected layer (taking the next size), any other letter group a squish."""
+    from digitnet.interop.chain import Dense, Squish
+    steps, layer = [], 0
+    for kind in kinds:
+        if kind == "D":
+            n_in, n_out = sizes[layer], sizes[layer + 1]
+            steps.append(Dense(np.ones((n_out, n_in)) if weights is None else weights, np.zeros(n_out), f"layer {layer}"))
+            layer += 1
+        else:
+            steps.append(Squish(kind, f"squish {len(steps)}"))
+    return steps
+
+
+CHAINS = {
+    "softmax between layers": (chain_of("D", "softmax", "D"), "squish 1: softmax between layers"),
+    "two squishes in a row": (chain_of("D", "relu", "tanh", "D"), "squish 2: a second squish (tanh)"),
+    "relu at the output": (chain_of("D", "relu", "D", "relu"), "squish 3: relu at the output"),
+    "starts with a squish": (chain_of("relu", "D"), "squish 0: does not start with a fully connected layer"),
+    "sizes that do not meet": (chain_of("D", "relu", "D", sizes=(784, 8, 9, 10))[:2]
+                               + chain_of("D", sizes=(9, 10)), "layer 0: takes 9 inputs but the layer before gives 8"),
+    "wrong output size": (chain_of("D", sizes=(784, 7)), "layer 0: gives 7 outputs; digitnet needs 10"),
+    "NaN weights": (chain_of("D", sizes=(784, 10), weights=np.full((10, 784), np.nan)), "layer 0: contains NaN"),
+    "beyond float32": (chain_of("D", sizes=(784, 10), weights=np.full((10, 784), 1e300)), "too large for float32"),
+}
+
+
+@pytest.mark.parametrize("kind", CHAINS)
+def test_the_shared_chain_check_names_the_first_step_it_cannot_read(kind):
+    from digitnet.interop.chain import network_from_chain
+    steps, expected = CHAINS[kind]
+    with pytest.raises(DigitnetError) as error:
+        network_from_chain(steps, "model.file")
+    assert str(error.value).startswith("model.file: ") and expected in str(error.value), str(error.value)
+
+
+def test_the_chain_check_reads_logits_through_a_softmax():
+    from digitnet.interop.chain import network_from_chain
+    network, output = network_from_chain(chain_of("D", "tanh", "D"), "model.file")
+    assert output == "logits" and (network.activation, network.output) == ("tanh", "softmax")

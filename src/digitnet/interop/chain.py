@@ -127,9 +127,10 @@ def network_from_chain(steps: list, source, input_size: int | None = INPUT_SIZE,
     if output_size is not None and n_out != output_size:
         raise refuse(source, denses[-1].where, f"gives {n_out} outputs; digitnet needs {output_size}, one per digit")
     layer_sizes = (n_in, *(dense.weights.shape[0] for dense in denses))
-    network = Network(layer_sizes, activation=hidden or "sigmoid",
-                      output="sigmoid" if output == "sigmoid" else "softmax",
-                      weights=[dense.weights for dense in denses], biases=[dense.biases for dense in denses])
+    with np.errstate(over="ignore"):  # float64 beyond float32's range becomes inf, refused just below
+        network = Network(layer_sizes, activation=hidden or "sigmoid",
+                          output="sigmoid" if output == "sigmoid" else "softmax",
+                          weights=[dense.weights for dense in denses], biases=[dense.biases for dense in denses])
     for l, w in enumerate(network.weights + network.biases):
         if not np.isfinite(w).all():  # a float64 beyond float32's range
             where = denses[l % len(denses)].where
