@@ -1,5 +1,7 @@
-"""The plain formats (.npz, .json) that other languages read, and the choice of format by suffix."""
+"""The plain formats (.npz, .json) that other languages read, both ways; the choice of format by suffix;
+the CLI's export/import mistakes; and the chain check every importer shares."""
 
+import io
 import json
 
 import numpy as np
@@ -43,12 +45,65 @@ def test_npz_and_json_hold_the_numbers_and_the_structure(tmp_path, activation, o
     np.testing.assert_allclose(feedforward_from(layers, activation, output, images), expected, atol=1e-12)
 
 
+@pytest.mark.parametrize("suffix", [".npz", ".json"])
+def test_npz_and_json_come_back_in(tmp_path, suffix):
+    network = Network((784, 9, 10), activation="tanh", output="sigmoid", seed=4)
+    model = import_model(export_model(network, tmp_path / f"n{suffix}"))
+    assert (model.network.activation, model.network.output) == ("tanh", "sigmoid")
+    for theirs, ours in zip(model.network.weights + model.network.biases, network.weights + network.biases):
+        np.testing.assert_array_equal(theirs, ours)
+    assert model.metadata["origin"]["format"] == suffix[1:]
+
+
+def hostile_npz(path, kind):
+    import zipfile
+    good = io.BytesIO()
+    np.savez(good, structure=np.array(json.dumps({"format": "digitnet-weights", "activation": "relu",
+                                                  "output": "softmax"})),
+             **{"weights.0": np.ones((10, 784)), "biases.0": np.zeros(10)})
+    if kind == "pickled object array":
+        np.savez(path, structure=np.array([{"a": 1}], dtype=object), **{"weights.0": np.ones((10, 784))})
+    elif kind == "zip bomb":
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("weights.0.npy", b"\0" * (600 << 20))  # 600 MB of zeros, ~0.6 MB zipped
+    elif kind == "missing biases":
+        np.savez(path, structure=np.array(json.dumps({"format": "digitnet-weights", "activation": "relu",
+                                                      "output": "softmax"})), **{"weights.0": np.ones((10, 784))})
+    elif kind == "not a zip":
+        path.write_bytes(good.getvalue()[:500])
+    return path
+
+
+@pytest.mark.parametrize("kind", ["pickled object array", "zip bomb", "missing biases", "not a zip"])
+def test_hostile_npz_files_are_one_line(tmp_path, kind):
+    path = hostile_npz(tmp_path / "bad.npz", kind)
+    with pytest.raises(DigitnetError) as error:
+        import_model(path)
+    assert str(error.value).startswith(f"{path}: ") and "\n" not in str(error.value), str(error.value)
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("{not json", "not JSON"),
+    ("[" * 100_000 + "]" * 100_000, "not JSON"),
+    ('{"format": "digitnet-weights", "activation": "relu", "output": "softmax", "layers": '
+     '[{"weights": [[1, 2], [3]], "biases": [0, 0]}]}', "layer 0: its weights and biases are not rows of numbers"),
+    ('{"format": "digitnet-weights", "activation": "gelu", "output": "softmax", "layers": []}', "'gelu'"),
+    ('{"layers": []}', "not a digitnet weights file"),
+])
+def test_broken_json_files_are_one_line(tmp_path, text, expected):
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    with pytest.raises(DigitnetError) as error:
+        import_model(path)
+    assert str(error.value).startswith(f"{path}: ") and expected in str(error.value), str(error.value)
+
+
 def test_the_suffix_chooses_the_format(tmp_path):
     network = Network((784, 4, 10))
     with pytest.raises(DigitnetError, match=r"m\.h5: cannot tell the format to export; end the name with .onnx"):
         export_model(network, tmp_path / "m.h5")
-    with pytest.raises(DigitnetError, match=r"m\.npz: cannot tell the format to import"):
-        import_model(tmp_path / "m.npz")
+    with pytest.raises(DigitnetError, match=r"m\.h5: cannot tell the format to import"):
+        import_model(tmp_path / "m.h5")
     with pytest.raises(DigitnetError, match=r"missing\.onnx: no such ONNX file"):
         import_model(tmp_path / "missing.onnx")
 

@@ -33,6 +33,7 @@ cannot be read. Importing never runs code from the file.
   .onnx                  an ONNX graph (Gemm, or MatMul + Add; Sigmoid, Relu, Tanh, Softmax)
   .pt, .pth              a PyTorch state dict (torch.load with weights_only=True)
   .safetensors           a PyTorch state dict as safetensors
+  .npz, .json            the numbers `digitnet export` writes (changed by another program, say)
 A state dict holds only numbers: name its squishes with --activation and --output (files written
 by `digitnet export` say so themselves).
 
@@ -55,7 +56,7 @@ def add_interop_commands(commands) -> None:
 
     imported = commands.add_parser("import", help="turn an ONNX or PyTorch network into a digitnet model",
                                    description=IMPORT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    imported.add_argument("file", metavar="FILE", help=".onnx, .pt, .pth or .safetensors file")
+    imported.add_argument("file", metavar="FILE", help=".onnx, .pt, .pth, .safetensors, .npz or .json file")
     imported.add_argument("--to", required=True, metavar="MODEL", help="digitnet model file to write (.safetensors)")
     imported.add_argument("--activation", choices=HIDDEN_SQUISHES,
                           help="a state dict's squish between layers (not needed for ONNX)")

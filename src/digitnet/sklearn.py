@@ -189,8 +189,3 @@ class DigitnetClassifier(base.ClassifierMixin, base.BaseEstimator):
         """`(n_samples, n_features)` -> `(n_samples,)` the label of the brightest output neuron."""
         guesses = self.predict_proba(X).argmax(axis=1)  # before classes_: unfitted is a NotFittedError
         return self.classes_[guesses]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = False
-        return tags

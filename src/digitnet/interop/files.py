@@ -20,6 +20,8 @@ IMPORT_FORMATS = {
     ".pt": "a PyTorch state dict, read with torch.load(weights_only=True)",
     ".pth": "a PyTorch state dict, read with torch.load(weights_only=True)",
     ".safetensors": "a PyTorch state dict as safetensors",
+    ".npz": "the NumPy arrays `digitnet export` writes",
+    ".json": "the plain numbers `digitnet export` writes",
 }
 
 
@@ -54,6 +56,10 @@ def import_model(path, activation: str | None = None, output: str | None = None)
         network, metadata = import_onnx(path)
         return Model(network, metadata, path)
     from .chain import origin_metadata
+    if suffix in (".npz", ".json"):
+        from .npz_json import import_json, import_npz
+        network, read_as = (import_npz if suffix == ".npz" else import_json)(path)
+        return Model(network, origin_metadata(path, suffix[1:], read_as), path)
     from .torch_format import read_state_dict_file
     network, read_as, details = read_state_dict_file(path, activation, output)
     return Model(network, origin_metadata(path, "pytorch state dict", read_as, **details), path)
