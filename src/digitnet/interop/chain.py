@@ -33,6 +33,12 @@ INPUT_DESCRIPTION = ("784 brightness values in [0, 1] (0.0 black, 1.0 white): a 
                      "row by row, light ink on black as in MNIST")
 
 
+def input_description(network: Network) -> str:
+    """What an exported file says its inputs are: MNIST's pixels, or (e.g. a DigitnetClassifier's) features."""
+    n = network.layer_sizes[0]
+    return INPUT_DESCRIPTION if n == INPUT_SIZE else f"{n} input values (features), one row per example"
+
+
 def refuse(source, where: str, problem: str) -> DigitnetError:
     """The one-line error every importer raises: `FILE: WHERE: PROBLEM`."""
     return DigitnetError(f"{source}: {where}: {problem}")

@@ -24,14 +24,14 @@ from ..errors import DigitnetError
 from ..files import read_bytes, write_atomically
 from ..modelfile import MAX_MODEL_BYTES, _parse_json
 from ..network import Network
-from .chain import HIDDEN_SQUISHES, INPUT_DESCRIPTION, Dense, Squish, network_from_chain, refuse
+from .chain import HIDDEN_SQUISHES, Dense, Squish, input_description, network_from_chain, refuse
 
 FORMAT = "digitnet-weights"
 
 
 def describe(network: Network) -> dict:
     return {"format": FORMAT, "digitnet_version": __version__, "layer_sizes": list(network.layer_sizes),
-            "activation": network.activation, "output": network.output, "input": INPUT_DESCRIPTION,
+            "activation": network.activation, "output": network.output, "input": input_description(network),
             "math": "for each layer l: z = weights[l] @ a + biases[l]; a = activation(z) "
                     "(the output layer uses output); a starts as the input"}
 

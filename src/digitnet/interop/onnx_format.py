@@ -26,7 +26,7 @@ from ..errors import DigitnetError
 from ..files import read_bytes, write_atomically
 from ..modelfile import MAX_MODEL_BYTES
 from ..network import Network
-from .chain import (INPUT_DESCRIPTION, MAX_LAYER_SIZE, Dense, Squish, chain_steps, network_from_chain,
+from .chain import (MAX_LAYER_SIZE, Dense, Squish, chain_steps, input_description, network_from_chain,
                     origin_metadata, refuse)
 from .extras import require
 
@@ -64,12 +64,13 @@ def to_onnx(network: Network, metadata: dict | None = None):
     graph = helper.make_graph(
         nodes, "digitnet", [helper.make_tensor_value_info("pixels", TensorProto.FLOAT, ["batch", sizes[0]])],
         [helper.make_tensor_value_info("outputs", TensorProto.FLOAT, ["batch", sizes[-1]])], initializers,
-        doc_string=f"digitnet {network.describe()}: inputs are {INPUT_DESCRIPTION}")
+        doc_string=f"digitnet {network.describe()}: inputs are {input_description(network)}")
     model = helper.make_model(graph, producer_name="digitnet", producer_version=__version__,
                               opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION,
                               doc_string="The network of 3Blue1Brown's 'But what is a neural network?', by digitnet")
     info = {"layer_sizes": ",".join(map(str, sizes)), "activation": network.activation, "output": network.output,
-            "input": INPUT_DESCRIPTION, "outputs": f"the {network.output} output layer's activations, one per digit",
+            "input": input_description(network), "outputs": f"the {network.output} output layer's activations, one per "
+                       + ("digit" if sizes[-1] == 10 else "class"),
             "digitnet_version": __version__}
     for key in ("test_accuracy", "data_source"):
         if metadata and key in metadata:
