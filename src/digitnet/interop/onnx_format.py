@@ -68,10 +68,9 @@ def to_onnx(network: Network, metadata: dict | None = None):
     model = helper.make_model(graph, producer_name="digitnet", producer_version=__version__,
                               opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION,
                               doc_string="The network of 3Blue1Brown's 'But what is a neural network?', by digitnet")
+    outputs = f"the {network.output} output layer's activations, one per {'digit' if sizes[-1] == 10 else 'class'}"
     info = {"layer_sizes": ",".join(map(str, sizes)), "activation": network.activation, "output": network.output,
-            "input": input_description(network), "outputs": f"the {network.output} output layer's activations, one per "
-                       + ("digit" if sizes[-1] == 10 else "class"),
-            "digitnet_version": __version__}
+            "input": input_description(network), "outputs": outputs, "digitnet_version": __version__}
     for key in ("test_accuracy", "data_source"):
         if metadata and key in metadata:
             info[key] = str(metadata[key])
