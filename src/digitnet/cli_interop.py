@@ -91,6 +91,7 @@ def command_export(args) -> int:
 
 
 def command_import(args) -> int:
+    from .data import load_dataset
     from .interop import import_model
     from .modelfile import save_model
 
@@ -103,6 +104,12 @@ def command_import(args) -> int:
     _writing(target, lambda: save_model(target, model.network, model.metadata))
     origin = model.metadata["origin"]
     print(f"wrote {target} ({model.network.describe()}; from {origin['format']}, outputs read as {origin['output']})")
+    # A quick check that the numbers were read as meant: a state dict imported with the wrong
+    # --activation still loads, but guesses at chance.
+    test = load_dataset()
+    accuracy = model.network.accuracy(test.test_images, test.test_labels)
+    print(f"test accuracy on MNIST: {accuracy:.2%}" + ("  (near chance: were --activation and --output right?)"
+                                                       if accuracy < 0.2 else ""))
     return 0
 
 
