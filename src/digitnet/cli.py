@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .cli_interop import COMMANDS as INTEROP_COMMANDS, add_interop_commands
 from .errors import DigitnetError
 
 DEFAULT_OUT = "model.safetensors"
@@ -133,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     serve.add_argument("--open", action="store_true", help="open the page in your web browser")
     _add_picture_commands(commands)
+    add_interop_commands(commands)  # export, import (cli_interop.py)
     return parser
 
 
@@ -428,7 +430,7 @@ def command_serve(args) -> int:
 
 COMMANDS = {"train": command_train, "evaluate": command_evaluate, "predict": command_predict, "info": command_info,
             "serve": command_serve, "plot": command_plot, "dream": command_dream, "explain": command_explain,
-            "compare": command_compare}
+            "compare": command_compare, **INTEROP_COMMANDS}
 
 
 def main(argv=None) -> int:

@@ -32,6 +32,14 @@ class Evaluation:
     def count(self) -> int:
         return int(self.confusion.sum())
 
+    def _repr_html_(self) -> str:  # Jupyter's rich display: see display.py
+        from .display import evaluation_html
+        return evaluation_html(self)
+
+    def _repr_png_(self) -> bytes:
+        from .display import evaluation_png
+        return evaluation_png(self)
+
 
 def evaluate(network: Network, images: np.ndarray, labels: np.ndarray, n_classes: int = 10) -> Evaluation:
     """images `(n, 784)`, labels `(n,)` -> the confusion matrix of the network's guesses."""

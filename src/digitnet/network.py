@@ -137,6 +137,14 @@ class Trace:
     def outputs(self) -> np.ndarray:
         return self.activations[-1]
 
+    def _repr_html_(self) -> str:  # Jupyter's rich display: see display.py
+        from .display import trace_html
+        return trace_html(self)
+
+    def _repr_png_(self) -> bytes:
+        from .display import trace_png
+        return trace_png(self)
+
 
 class Network:
     """A fully connected network: `Network((784, 16, 16, 10))` is the video's.
@@ -259,6 +267,14 @@ class Network:
     def copy(self, dtype=None) -> "Network":
         return Network(self.layer_sizes, self.activation, self.output, dtype=dtype or self.dtype,
                        weights=[w.copy() for w in self.weights], biases=[b.copy() for b in self.biases])
+
+    def _repr_html_(self) -> str:  # Jupyter's rich display: see display.py
+        from .display import network_html
+        return network_html(self)
+
+    def _repr_png_(self) -> bytes:
+        from .display import network_png
+        return network_png(self)
 
     def describe(self) -> str:
         hidden = "-".join(str(n) for n in self.layer_sizes)
