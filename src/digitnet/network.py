@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import DigitnetError
-from .validation import Integer, OneOf, Sizes, check_parameters
+from .validation import OneOf, Seed, Sizes, check_parameters
 
 # Each activation with its derivative. The derivative is written in terms of the activation's
 # own output a = f(z), which all three allow and which saves keeping z around in backprop.
@@ -118,7 +118,7 @@ NETWORK_CONSTRAINTS = {
     "layer_sizes": Sizes(),
     "activation": OneOf(tuple(ACTIVATIONS)),
     "output": OneOf(tuple(OUTPUTS)),
-    "seed": Integer(0, 2**32 - 1),
+    "seed": Seed(),
 }
 
 

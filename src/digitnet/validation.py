@@ -56,6 +56,17 @@ class Integer(Constraint):
 
 
 @dataclass(frozen=True)
+class Seed(Constraint):
+    """Where randomness comes from: a whole number in [0, 2**32 - 1], or a numpy Generator to draw from
+    (scikit-learn's estimators hand one down from their random_state)."""
+
+    description = "a whole number in [0, 4294967295] or a numpy.random.Generator"
+
+    def accepts(self, value) -> bool:
+        return isinstance(value, np.random.Generator) or Integer(0, 2**32 - 1).accepts(value)
+
+
+@dataclass(frozen=True)
 class Real(Constraint):
     """A finite real number (int, float or numpy number, not a string or True/False) in its range."""
 
