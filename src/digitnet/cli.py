@@ -123,7 +123,14 @@ def build_parser() -> argparse.ArgumentParser:
                     "outputs. Click a neuron for its weights, bias, weighted sum and activation; open the "
                     "matrix view for W a + b with the real numbers. Everything is served locally, offline.")
     serve.add_argument("--model", metavar="FILE", help="model file (default: the shipped one)")
-    serve.add_argument("--models-dir", metavar="DIR", help="folder of .safetensors models to switch between in the page")
+    serve.add_argument("--models-dir", metavar="DIR",
+                       help="folder of .safetensors models to switch between in the page, where the page's Train "
+                            "panel saves what it trains (default: $XDG_DATA_HOME/digitnet/models, i.e. "
+                            "~/.local/share/digitnet/models, made when first needed)")
+    serve.add_argument("--no-training", action="store_true",
+                       help="turn off the page's Train panel (for a shared or classroom server)")
+    serve.add_argument("--max-jobs", type=int, default=1, metavar="N",
+                       help="how many networks the page may train at once (each takes a core)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback: only this computer)")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     serve.add_argument("--open", action="store_true", help="open the page in your web browser")
@@ -416,7 +423,8 @@ def command_compare(args) -> int:
 def command_serve(args) -> int:
     from .web.server import serve
 
-    serve(args.model, host=args.host, port=args.port, open_browser=args.open, models_dir=args.models_dir)
+    serve(args.model, host=args.host, port=args.port, open_browser=args.open, models_dir=args.models_dir,
+          training=not args.no_training, max_jobs=args.max_jobs)
     return 0
 
 

@@ -1,0 +1,146 @@
+// The curves of a network learning, drawn on two canvases while it trains: the cost (loss) after every
+// few mini-batches, and the accuracy on the training and the validation images after every epoch.
+// The x axis is the whole run (0 to the number of epochs), so the curves grow from left to right.
+
+import { BLUE, YELLOW, TEXT, MUTED, FONT, percent, crispContext } from "./colors.js";
+
+const PAD = { left: 42, right: 12, top: 22, bottom: 24 };
+const TRAIN_GREY = "rgba(236, 233, 228, 0.6)";
+
+export class TrainCharts {
+  constructor(lossCanvas, accuracyCanvas) {
+    this.lossCanvas = lossCanvas;
+    this.accuracyCanvas = accuracyCanvas;
+    this.reset(1);
+    const observer = new ResizeObserver(() => this.draw());
+    observer.observe(lossCanvas);
+    observer.observe(accuracyCanvas);
+  }
+
+  /** Start over for a run of `epochs` epochs. */
+  reset(epochs) {
+    this.epochs = Math.max(1, epochs);
+    this.steps = []; // {x: epochs done (fractional), loss}
+    this.records = []; // the epochs' records: {epoch, loss, train_accuracy, validation_accuracy}
+    this.draw();
+  }
+
+  /** A point of the loss curve: `x` epochs done (e.g. 1.25), the mean cost of the latest mini-batches. */
+  addStep(x, loss) {
+    if (!Number.isFinite(loss)) return;
+    const last = this.steps[this.steps.length - 1];
+    if (last && x <= last.x) return; // the same moment told twice (a reconnect replays the progress so far)
+    this.steps.push({ x, loss });
+  }
+
+  /** An epoch's record, as in the model file's history; replaces one of the same epoch. */
+  addEpoch(record) {
+    this.records = this.records.filter((r) => r.epoch !== record.epoch).concat([record]).sort((a, b) => a.epoch - b.epoch);
+  }
+
+  get hasPoints() {
+    return this.steps.length > 0 || this.records.length > 0;
+  }
+
+  draw() {
+    this.drawLoss();
+    this.drawAccuracy();
+  }
+
+  drawLoss() {
+    const points = this.steps.length ? this.steps : this.records.map((r) => ({ x: r.epoch, loss: r.loss }));
+    const high = Math.max(0.1, ...points.map((p) => p.loss));
+    const last = points[points.length - 1];
+    const title = `cost (loss)${last ? `: ${last.loss.toFixed(3)}` : ""}`;
+    const chart = this.frame(this.lossCanvas, title, [0, niceCeiling(high)], (v) => v.toFixed(high < 1 ? 2 : 1));
+    if (!chart) return;
+    chart.line(points.map((p) => [p.x, p.loss]), YELLOW, 1.5);
+    this.lossCanvas.setAttribute("aria-label", last ? `Loss curve: ${points.length} points, the latest ${last.loss.toFixed(3)}`
+      : "Loss curve: no points yet");
+  }
+
+  drawAccuracy() {
+    const records = this.records.filter((r) => Number.isFinite(r.validation_accuracy));
+    const values = records.flatMap((r) => [r.validation_accuracy, r.train_accuracy]).filter(Number.isFinite);
+    const low = values.length ? Math.max(0, Math.floor(Math.min(...values) * 10) / 10) : 0;
+    const last = records[records.length - 1];
+    const title = last ? `accuracy: validation ${percent(last.validation_accuracy)}, training ${percent(last.train_accuracy)}`
+      : "accuracy (after each epoch)";
+    const chart = this.frame(this.accuracyCanvas, title, [low, 1], (v) => percent(v, 0));
+    if (!chart) return;
+    const trained = records.filter((r) => Number.isFinite(r.train_accuracy));
+    chart.line(trained.map((r) => [r.epoch, r.train_accuracy]), TRAIN_GREY, 2);
+    chart.dots(trained.map((r) => [r.epoch, r.train_accuracy]), TRAIN_GREY);
+    chart.line(records.map((r) => [r.epoch, r.validation_accuracy]), BLUE, 2);
+    chart.dots(records.map((r) => [r.epoch, r.validation_accuracy]), BLUE);
+    chart.legend([["validation", BLUE], ["training", TRAIN_GREY]]);
+    this.accuracyCanvas.setAttribute("aria-label", last
+      ? `Accuracy after epoch ${last.epoch}: validation ${percent(last.validation_accuracy, 2)}, training ${percent(last.train_accuracy, 2)}`
+      : "Accuracy curve: no epoch finished yet");
+  }
+
+  /** Axes, grid and title on `canvas` for y in yRange; returns helpers to draw in data coordinates. */
+  frame(canvas, title, yRange, yLabel) {
+    if (!canvas.isConnected || canvas.getBoundingClientRect().width === 0) return null;
+    const [ctx, width, height] = crispContext(canvas);
+    const X = (x) => PAD.left + (x / this.epochs) * (width - PAD.left - PAD.right);
+    const Y = (y) => height - PAD.bottom - ((y - yRange[0]) / (yRange[1] - yRange[0] || 1)) * (height - PAD.top - PAD.bottom);
+    ctx.clearRect(0, 0, width, height);
+    ctx.font = `11px ${FONT}`;
+    ctx.fillStyle = TEXT;
+    ctx.textAlign = "left";
+    ctx.fillText(title, PAD.left, 13);
+    ctx.strokeStyle = "rgba(255, 255, 255, 0.1)";
+    ctx.fillStyle = MUTED;
+    ctx.lineWidth = 1;
+    for (let k = 0; k <= 4; k++) {
+      const v = yRange[0] + (k / 4) * (yRange[1] - yRange[0]);
+      ctx.beginPath();
+      ctx.moveTo(PAD.left, Y(v));
+      ctx.lineTo(width - PAD.right, Y(v));
+      ctx.stroke();
+      ctx.textAlign = "right";
+      ctx.fillText(yLabel(v), PAD.left - 5, Y(v) + 4);
+    }
+    const every = Math.ceil(this.epochs / 10);
+    ctx.textAlign = "center";
+    for (let e = 0; e <= this.epochs; e += every) ctx.fillText(String(e), X(e), height - 8);
+    ctx.textAlign = "right";
+    ctx.fillText("epoch", width - PAD.right, height - 8 - 0);
+    return {
+      line(points, colour, lineWidth) {
+        if (points.length < 2) return;
+        ctx.strokeStyle = colour;
+        ctx.lineWidth = lineWidth;
+        ctx.beginPath();
+        points.forEach(([x, y], i) => (i ? ctx.lineTo(X(x), Y(y)) : ctx.moveTo(X(x), Y(y))));
+        ctx.stroke();
+      },
+      dots(points, colour) {
+        ctx.fillStyle = colour;
+        for (const [x, y] of points) {
+          ctx.beginPath();
+          ctx.arc(X(x), Y(y), 3, 0, 2 * Math.PI);
+          ctx.fill();
+        }
+      },
+      legend(entries) {
+        ctx.textAlign = "left";
+        let x = PAD.left + 8;
+        for (const [name, colour] of entries) {
+          ctx.fillStyle = colour;
+          ctx.fillRect(x, height - PAD.bottom - 16, 12, 3);
+          ctx.fillText(name, x + 16, height - PAD.bottom - 11);
+          x += 24 + ctx.measureText(name).width;
+        }
+      },
+    };
+  }
+}
+
+/** 0.83 -> 1, 2.3 -> 2.5, 0.27 -> 0.3: a round top for the loss axis. */
+function niceCeiling(value) {
+  const power = 10 ** Math.floor(Math.log10(value));
+  const step = [1, 2, 2.5, 5, 10].find((s) => s * power >= value);
+  return step * power;
+}
