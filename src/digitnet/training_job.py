@@ -168,7 +168,8 @@ class _Reporter:
             while not self.resume.wait(0.1):
                 if self.stop.is_set():
                     raise KeyboardInterrupt
-            self.paused_seconds += time.perf_counter() - paused_at
+            if self.started is not None:  # a pause before the speed's clock started costs it nothing
+                self.paused_seconds += time.perf_counter() - paused_at
             self.messages.put(("resumed", {}))
 
     def report(self, network: Network, epoch: int, step: int, steps: int, loss: float) -> None:

@@ -2,19 +2,18 @@
 // setting `digitnet train` takes, with its defaults, and the presets that fill it in one click.
 
 import { el, selectOf } from "./lab-dom.js";
+import { parseNeuronList } from "./weight-pictures.js";
 
-// `digitnet train`'s defaults (training.py's TrainingSettings, cli.py's --layers/--activation/--output).
-export const DEFAULTS = Object.freeze({
-  layers: [16, 16], activation: "sigmoid", output: "softmax", cost: "cross_entropy",
-  optimizer: "adam", learning_rate: 0.005, momentum: 0.9, schedule: "cosine", epochs: 30, batch_size: 32,
-  weight_decay: 1e-4, shift_pixels: 1, seed: 0,
-});
-
-export const PRESETS = [
-  { id: "video", label: "the video’s network", title: "784 → 16 → 16 → 10, sigmoid, as in the video", values: {} },
-  { id: "bigger", label: "bigger: 100 hidden", title: "one hidden layer of 100 sigmoid neurons", values: { layers: [100] } },
-  { id: "relu", label: "ReLU", title: "784 → 16 → 16 → 10 with ReLU, max(0, z), instead of the sigmoid", values: { activation: "relu" } },
-];
+// Names for the server's choices (GET /api/lab's `choices`); a choice not named here shows as it is.
+const CHOICE_LABELS = {
+  activation: { sigmoid: "sigmoid σ(z)", relu: "ReLU max(0, z)", tanh: "tanh(z)" },
+  output: { softmax: "softmax", sigmoid: "sigmoid (the video’s)" },
+  cost: { cross_entropy: "cross-entropy", quadratic: "quadratic (the video’s)" },
+  optimizer: { adam: "Adam", momentum: "SGD with momentum", sgd: "plain SGD" },
+  schedule: { cosine: "cosine: glides to ~0", constant: "constant" },
+};
+const SELECT_LABELS = { activation: "hidden squish", output: "output layer", cost: "cost",
+  optimizer: "optimizer", schedule: "learning-rate schedule" };
 
 const SETTINGS = [ // [key, label, attributes of its <input>, help]
   ["learning_rate", "learning rate η", { type: "number", min: "0", step: "any", inputmode: "decimal" }, "the size of each step downhill"],
@@ -28,50 +27,53 @@ const SETTINGS = [ // [key, label, attributes of its <input>, help]
 const INTEGER_KEYS = new Set(["epochs", "batch_size", "shift_pixels", "seed"]);
 
 export class LabForm {
-  /** host: the element to build the form in; limits: {max_layer_size, max_epochs} from the server, if it says. */
-  constructor(host, { limits = {} } = {}) {
-    this.limits = limits;
+  /** host: the element to build the form in; lab: GET /api/lab's answer (defaults, presets, choices, limits). */
+  constructor(host, lab) {
+    this.lab = lab;
+    const limits = lab.limits;
     this.sizeInputs = [];
-    this.sizesHost = el("div", { class: "lab-sizes", id: "lab-sizes" });
-    this.hiddenCount = selectOf("lab-hidden-count", [0, 1, 2, 3, 4].map((n) => [n, String(n)]), 2);
+    this.sizesHost = el("div", { class: "lab-sizes" });
+    const [fewest, most] = limits.hidden_layers;
+    this.hiddenCount = selectOf("lab-hidden-count",
+      Array.from({ length: most - fewest + 1 }, (_, i) => [fewest + i, String(fewest + i)]), lab.defaults.layers.length);
     this.hiddenCount.addEventListener("change", () => this.setHiddenCount(+this.hiddenCount.value));
-    this.selects = {
-      activation: selectOf("lab-activation", [["sigmoid", "sigmoid σ(z)"], ["relu", "ReLU max(0, z)"], ["tanh", "tanh(z)"]], DEFAULTS.activation),
-      output: selectOf("lab-output", [["softmax", "softmax"], ["sigmoid", "sigmoid (the video’s)"]], DEFAULTS.output),
-      cost: selectOf("lab-cost", [["cross_entropy", "cross-entropy"], ["quadratic", "quadratic (the video’s)"]], DEFAULTS.cost),
-      optimizer: selectOf("lab-optimizer", [["adam", "Adam"], ["momentum", "SGD with momentum"], ["sgd", "plain SGD"]], DEFAULTS.optimizer),
-      schedule: selectOf("lab-schedule", [["cosine", "cosine: glides to ~0"], ["constant", "constant"]], DEFAULTS.schedule),
-    };
+    this.selects = Object.fromEntries(Object.keys(SELECT_LABELS).map((key) => [key, selectOf(`lab-${key}`,
+      lab.choices[key].map((value) => [value, CHOICE_LABELS[key][value] ?? value]), lab.defaults[key])]));
     this.inputs = Object.fromEntries(SETTINGS.map(([key, , attributes]) =>
       [key, el("input", { id: `lab-${key.replace("_", "-")}`, name: key, ...attributes, required: true })]));
-    if (limits.max_epochs) this.inputs.epochs.max = String(limits.max_epochs);
+    for (const key of ["epochs", "batch_size", "seed"]) {
+      if (limits[key]) [this.inputs[key].min, this.inputs[key].max] = limits[key].map(String);
+    }
     this.selects.optimizer.addEventListener("change", () => this.showMomentum());
-    this.structureLine = el("p", { class: "lab-structure small", id: "lab-structure", "aria-live": "polite" });
+    this.structureLine = el("p", { class: "lab-structure small", id: "lab-structure" });
+    this.neuronsInput = el("input", { id: "lab-neurons", type: "text", inputmode: "numeric", autocomplete: "off",
+      placeholder: `${limits.snapshot_neurons} spread evenly`, "aria-describedby": "lab-neurons-help" });
+    this.neuronsRow = el("div", { class: "lab-row lab-neurons-row" },
+      el("label", { for: "lab-neurons" }, "neurons to watch"), this.neuronsInput,
+      el("span", { class: "lab-help small muted", id: "lab-neurons-help" },
+        `up to ${limits.snapshot_neurons} of the first hidden layer, e.g. 0-31 or 3, 7, 40-50`));
+    this.presetButtons = lab.presets.map((preset) => el("button", {
+      type: "button", class: "lab-preset", title: describeSettings(preset.settings),
+      onclick: () => this.set({ ...lab.defaults, ...preset.settings }),
+    }, preset.name));
     host.append(
       el("div", { class: "lab-presets", role: "group", "aria-label": "Presets" },
-        el("span", { class: "small muted" }, "Presets:"),
-        ...PRESETS.map((preset) => el("button", {
-          type: "button", class: "lab-preset", "data-preset": preset.id, title: preset.title,
-          onclick: () => this.set({ ...DEFAULTS, ...preset.values }),
-        }, preset.label))),
+        el("span", { class: "small muted" }, "Presets:"), ...this.presetButtons),
       el("fieldset", { class: "lab-fieldset" },
         el("legend", {}, "Structure"),
         this.row("lab-hidden-count", "hidden layers", this.hiddenCount),
         this.sizesHost,
-        this.row("lab-activation", "hidden squish", this.selects.activation),
-        this.row("lab-output", "output layer", this.selects.output),
-        this.row("lab-cost", "cost", this.selects.cost),
+        ...["activation", "output", "cost"].map((key) => this.row(this.selects[key].id, SELECT_LABELS[key], this.selects[key])),
+        this.neuronsRow,
         this.structureLine),
       el("fieldset", { class: "lab-fieldset" },
         el("legend", {}, "Training"),
-        this.row("lab-optimizer", "optimizer", this.selects.optimizer),
-        this.row("lab-schedule", "learning-rate schedule", this.selects.schedule),
+        ...["optimizer", "schedule"].map((key) => this.row(this.selects[key].id, SELECT_LABELS[key], this.selects[key])),
         ...SETTINGS.map(([key, label, , help]) => this.row(this.inputs[key].id, label, this.inputs[key], help))),
     );
-    this.presetButtons = [...host.querySelectorAll(".lab-preset")];
     host.addEventListener("input", () => this.describe());
     host.addEventListener("change", () => this.describe());
-    this.set(DEFAULTS);
+    this.set(lab.defaults);
   }
 
   row(id, label, control, help) {
@@ -84,14 +86,14 @@ export class LabForm {
 
   setHiddenCount(count) {
     const sizes = this.sizeInputs.map((input) => input.value);
+    const [smallest, largest] = this.lab.limits.layer_size;
     this.sizeInputs = Array.from({ length: count }, (_, i) => el("input", {
-      id: `lab-size-${i + 1}`, type: "number", min: "1", max: this.limits.max_layer_size ?? null, step: "1",
-      inputmode: "numeric", required: true, value: sizes[i] ?? sizes[sizes.length - 1] ?? 16,
-      "aria-label": `neurons in hidden layer ${i + 1}`,
+      id: `lab-size-${i + 1}`, type: "number", min: smallest, max: largest, step: "1", inputmode: "numeric",
+      required: true, value: sizes[i] ?? sizes[sizes.length - 1] ?? 16, "aria-describedby": "lab-sizes-help",
     }));
     this.sizesHost.replaceChildren(...this.sizeInputs.map((input, i) =>
-      el("div", { class: "lab-row" }, el("label", { for: input.id }, `hidden layer ${i + 1}`), input,
-        el("span", { class: "lab-help small muted" }, "neurons"))));
+      el("div", { class: "lab-row" }, el("label", { for: input.id }, `neurons in hidden layer ${i + 1}`), input)),
+      count ? el("span", { class: "lab-help small muted", id: "lab-sizes-help" }, `${smallest}-${largest} each`) : "");
     this.hiddenCount.value = String(count);
     this.describe();
   }
@@ -100,7 +102,7 @@ export class LabForm {
     this.inputs.momentum.closest(".lab-row").hidden = this.selects.optimizer.value !== "momentum";
   }
 
-  /** Fill every field from `values` (DEFAULTS' keys). */
+  /** Fill every field from `values` (a JobRequest's keys, as GET /api/lab's defaults). */
   set(values) {
     this.setHiddenCount(values.layers.length);
     values.layers.forEach((size, i) => (this.sizeInputs[i].value = String(size)));
@@ -110,7 +112,7 @@ export class LabForm {
     this.describe();
   }
 
-  /** The structure and settings as the server takes them; throws an Error naming the field if one is not a number. */
+  /** The JobRequest the form describes (without name); throws an Error naming the field that is not a number. */
   values() {
     const number = (input, label) => {
       const text = input.value.trim();
@@ -118,17 +120,19 @@ export class LabForm {
       if (text === "" || !Number.isFinite(value)) throw new Error(`${label}: give a number`);
       return value;
     };
-    const layers = this.sizeInputs.map((input, i) => number(input, `hidden layer ${i + 1}`));
-    const settings = {};
-    for (const [key, label] of SETTINGS.map(([k, l]) => [k, l])) settings[key] = number(this.inputs[key], label);
-    for (const key of INTEGER_KEYS) {
-      if (!Number.isInteger(settings[key])) throw new Error(`${key.replace("_", " ")}: give a whole number`);
+    const request = { layers: this.sizeInputs.map((input, i) => number(input, `hidden layer ${i + 1}`)) };
+    for (const [key, label] of SETTINGS) request[key] = number(this.inputs[key], label);
+    for (const [key, select] of Object.entries(this.selects)) request[key] = select.value;
+    const neurons = this.neuronsInput.value.trim();
+    if (!this.neuronsRow.hidden && neurons) {
+      const chosen = parseNeuronList(neurons, request.layers[0] ?? 10, this.lab.limits.snapshot_neurons);
+      if (!chosen) throw new Error(`neurons to watch: give numbers 0-${(request.layers[0] ?? 10) - 1} like 0-31 or 3, 7, 40-50`);
+      request.neurons = chosen;
     }
-    for (const [key, select] of Object.entries(this.selects)) settings[key] = select.value;
-    return { layers, ...settings };
+    return request;
   }
 
-  /** The layer sizes the form describes, e.g. [784, 16, 16, 10] (non-numbers as "?"). */
+  /** The layer sizes the form describes, e.g. [784, 16, 16, 10] (an empty field as "?"). */
   layerSizes() {
     return [784, ...this.sizeInputs.map((input) => (input.value.trim() === "" ? "?" : +input.value)), 10];
   }
@@ -139,12 +143,21 @@ export class LabForm {
     for (let l = 1; l < sizes.length; l++) parameters += sizes[l] * sizes[l - 1] + sizes[l];
     this.structureLine.textContent = `${sizes.join(" → ")}` +
       (Number.isFinite(parameters) ? ` · ${parameters.toLocaleString("en-US")} weights and biases` : "");
+    // The pictures show every first-layer neuron up to the limit; a wider layer shows a chosen few.
+    this.neuronsRow.hidden = !(sizes.length > 2 && sizes[1] > this.lab.limits.snapshot_neurons);
   }
 
   /** While a job runs the form cannot change it: disable every control (or enable them again). */
   setDisabled(disabled) {
-    for (const control of [...this.presetButtons, this.hiddenCount, ...this.sizeInputs, ...Object.values(this.selects), ...Object.values(this.inputs)]) {
+    for (const control of [...this.presetButtons, this.hiddenCount, ...this.sizeInputs, this.neuronsInput,
+      ...Object.values(this.selects), ...Object.values(this.inputs)]) {
       control.disabled = disabled;
     }
   }
+}
+
+/** A preset's settings in a line: "784 → 100 → 10, sigmoid, 30 epochs of Adam" */
+export function describeSettings(settings) {
+  return `${[784, ...settings.layers, 10].join(" → ")}, ${settings.activation}, ${settings.output} output, ` +
+    `${settings.epochs} epochs of ${CHOICE_LABELS.optimizer[settings.optimizer] ?? settings.optimizer}`;
 }
