@@ -8,6 +8,7 @@ import { Inspector } from "./inspector.js";
 import { MatrixView } from "./matrix.js";
 import { ExampleStrip, renderModelFacts } from "./panels.js";
 import { grayRgb, paintCells } from "./colors.js";
+import { mountLab } from "./train-panel.js";
 
 const THROTTLE_MS = 70; // while drawing, ask the server at most this often
 const EXAMPLE_COUNT = 24;
@@ -253,6 +254,38 @@ document.addEventListener("keydown", (event) => {
   }
 });
 
+// ---- the lab: the same views on a network while it learns ----------------------------------------
+
+/**
+ * Show `name` ("job:ID", a training job's current weights) in every view, or, when it is shown already,
+ * bring every view up to its weights of now: the network, the open neuron, the matrix and the guess
+ * for the same input. Only a new name or another structure loads the model in full.
+ */
+async function followModel(name) {
+  if (api.modelName !== name) {
+    api.useModel(name);
+    return loadModel(await api.model());
+  }
+  const info = await api.model();
+  if (info.layer_sizes.join() !== state.info.layer_sizes.join()) return loadModel(info);
+  const layers = await Promise.all(info.layer_sizes.slice(1).map((_, l) => api.layer(l + 1)));
+  if (api.modelName !== name) return; // the page has moved on meanwhile
+  state.info = info;
+  state.layers = layers;
+  network.weights = layers.map((layer) => Float32Array.from(layer.weights.flat())); // keeps the neuron buttons and focus
+  matrix.setLayer(layers[+$("matrix-layer").value - 1], state.names);
+  renderModelFacts($("model-facts"), $("history"), info);
+  if (state.selected) await select(state.selected, { scroll: false });
+  if (state.input) await predict(state.input, guess.dataset.source || "drawing");
+  else network.draw();
+}
+
+/** A file the lab has just saved into the models folder: list it in the menu, and show it. */
+async function showSavedModel(name) {
+  state.info = { ...state.info, models: (await api.startupModel()).models };
+  await switchModel(name);
+}
+
 async function start() {
   paintSeen(null);
   try {
@@ -279,4 +312,11 @@ async function start() {
   document.body.dataset.ready = "true";
 }
 
-start();
+const started = start();
+mountLab($("lab"), {
+  ready: started,
+  shownModel: () => api.modelName, // null: the model the server started with
+  follow: followModel,
+  show: (name) => switchModel(name ?? state.startupName),
+  showSaved: showSavedModel,
+});

@@ -18,6 +18,8 @@ export const labApi = {
   stop: (id) => call(`${job(id)}/stop`, { method: "POST" }),
   /** {new: Score, old: Score}: accuracy and per-digit accuracy on the 10,000 test images */
   compare: (id) => call(`${job(id)}/compare`),
+  /** A layer's W and b of any model (`model` as ?model=, null: the startup model) */
+  layer: (model, layer) => call(`/api/layer/${layer}${model === null ? "" : `?model=${encodeURIComponent(model)}`}`),
   /** The live stream: `job`, `progress`, `weights` and `epoch` messages (Server-Sent Events). */
   events: (id) => new EventSource(`${job(id)}/events`),
 };
