@@ -37,6 +37,7 @@ const network = new NetworkView($("net-wrap"), $("net"), $("neurons"), { onSelec
 const inspector = new Inspector($("inspector"), { onSelect: select });
 const matrix = new MatrixView($("matrix"), $("matrix-readout"), { onSelect: select });
 const strip = new ExampleStrip($("examples"), { onPick: pickExample });
+const lab = { onPrediction: () => {} }; // the lab's mirror of the guess (train-panel.js)
 
 // ---- predictions ------------------------------------------------------------------------------------
 
@@ -57,6 +58,7 @@ async function predict(input, source) {
 
 function show(prediction, source) {
   state.prediction = prediction;
+  lab.onPrediction(prediction);
   message("");
   network.setPrediction(prediction);
   inspector.setPrediction(prediction);
@@ -262,12 +264,16 @@ document.addEventListener("keydown", (event) => {
  * for the same input. Only a new name or another structure loads the model in full.
  */
 async function followModel(name) {
-  if (api.modelName !== name) {
-    api.useModel(name);
-    return loadModel(await api.model());
-  }
+  const shown = api.modelName === name;
+  api.useModel(name);
   const info = await api.model();
-  if (info.layer_sizes.join() !== state.info.layer_sizes.join()) return loadModel(info);
+  if (!shown || info.layer_sizes.join() !== state.info.layer_sizes.join()) {
+    await loadModel(info);
+    const option = new Option(`${info.name} (learning)`, info.name, true, true);
+    option.disabled = true; // not a file of the folder until it is saved
+    if (!info.models?.includes(info.name)) $("model-select").append(option);
+    return;
+  }
   const layers = await Promise.all(info.layer_sizes.slice(1).map((_, l) => api.layer(l + 1)));
   if (api.modelName !== name) return; // the page has moved on meanwhile
   state.info = info;
@@ -319,4 +325,5 @@ mountLab($("lab"), {
   follow: followModel,
   show: (name) => switchModel(name ?? state.startupName),
   showSaved: showSavedModel,
+  watchPredictions: (listener) => (lab.onPrediction = listener), // listener(prediction or null) on each new guess
 });

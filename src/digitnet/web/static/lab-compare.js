@@ -20,17 +20,17 @@ export class LabComparison {
     const { new: fresh, old } = comparison;
     const oldModel = old.model; // null: the startup model
     const table = el("table", { class: "lab-compare-table", id: "lab-compare-table" },
-      el("caption", { class: "small muted" }, "Accuracy on MNIST’s 10,000 test images"),
+      el("caption", { class: "small muted" }, `Accuracy on MNIST’s 10,000 test images: new is ${fresh.name}, before is ${old.name}`),
       el("thead", {}, el("tr", {},
         el("th", { scope: "col" }, "digit"),
-        el("th", { scope: "col" }, `new: ${fresh.name}`),
-        el("th", { scope: "col" }, `before: ${old.name}`),
+        el("th", { scope: "col" }, "new"),
+        el("th", { scope: "col" }, "before"),
         el("th", { scope: "col" }, "change"))),
       el("tbody", {},
         row("all", fresh.accuracy, old.accuracy, true),
         ...fresh.per_digit_accuracy.map((accuracy, digit) => row(String(digit), accuracy, old.per_digit_accuracy[digit]))));
-    const newPictures = el("div", { class: "weight-tiles", id: "lab-compare-new" });
-    const oldPictures = el("div", { class: "weight-tiles", id: "lab-compare-old" });
+    const newPictures = el("div", { class: "weight-tiles", id: "lab-compare-new", "data-columns": "8" });
+    const oldPictures = el("div", { class: "weight-tiles", id: "lab-compare-old", "data-columns": "8" });
     this.host.replaceChildren(
       el("h3", {}, "The new model against the one it started from"),
       el("div", { class: "lab-compare-grid" },

@@ -106,7 +106,7 @@ export class TrainCharts {
     ctx.textAlign = "center";
     for (let e = 0; e <= this.epochs; e += every) ctx.fillText(String(e), X(e), height - 8);
     ctx.textAlign = "right";
-    ctx.fillText("epoch", width - PAD.right, height - 8 - 0);
+    ctx.fillText("epoch", PAD.left - 9, height - 8);
     return {
       line(points, colour, lineWidth) {
         if (points.length < 2) return;

@@ -10,6 +10,7 @@ import { TrainCharts } from "./train-charts.js";
 import { WeightPictures } from "./weight-pictures.js";
 import { LabComparison } from "./lab-compare.js";
 import { el, duration } from "./lab-dom.js";
+import { grayRgb, paintCells } from "./colors.js";
 
 const FOLLOW_EVERY_MS = 250; // the explorer's views are brought up to the job's weights at most this often
 const STATE_WORDS = {
@@ -57,7 +58,7 @@ class TrainPanel {
     this.settings = $("details", { id: "lab-settings", class: "lab-settings", open: true },
       $("summary", {}, "Structure and settings"), this.formHost);
     this.nameInput = $("input", { id: "lab-name", type: "text", autocomplete: "off", spellcheck: "false",
-      required: true, "aria-describedby": "lab-folder" });
+      "aria-describedby": "lab-folder" });
     this.trainButton = $("button", { type: "submit", id: "lab-train", class: "lab-train" }, "Train");
     this.folderLine = $("span", { id: "lab-folder", class: "small muted" });
     this.message = $("p", { id: "lab-message", class: "message", role: "status", "aria-live": "polite" });
@@ -67,6 +68,16 @@ class TrainPanel {
       $("div", { class: "lab-save-row" },
         $("label", { for: "lab-name" }, "save as"), this.nameInput, this.trainButton),
       this.folderLine, this.message);
+    this.seen = $("canvas", { id: "lab-seen", width: "28", height: "28", role: "img", "aria-label": "What the network sees" });
+    this.guessDigit = $("output", { id: "lab-guess", "aria-live": "polite" }, "–");
+    this.guessConfidence = $("span", { class: "confidence", id: "lab-confidence" }, "");
+    this.guessBox = $("div", { class: "lab-guess-box", id: "lab-guess-box", hidden: true },
+      this.seen,
+      $("div", {},
+        $("span", { class: "guess-label" }, "The guess for your drawing, with the weights of now"),
+        $("div", { class: "lab-guess-line" }, this.guessDigit, this.guessConfidence),
+        $("span", { class: "small muted" }, "draw on the pad below and watch it change")));
+    this.setup.append(this.guessBox);
 
     this.stateBadge = $("output", { id: "lab-state", class: "lab-state", "data-state": "" }, "");
     this.stats = Object.fromEntries(["epoch", "step", "speed", "left"].map((key) => [key, $("dd", { id: `lab-${key}` }, "–")]));
@@ -87,10 +98,12 @@ class TrainPanel {
       this.progressBar,
       $("div", { class: "lab-controls" }, this.pauseButton, this.stopButton,
         $("label", { class: "check", for: "lab-follow" }, this.followBox, "show it learning in the network and the guess")),
-      $("div", { class: "lab-charts" }, this.lossCanvas, this.accuracyCanvas),
-      this.picturesTitle, this.picturesHost,
-      $("p", { class: "small muted lab-pictures-note" },
-        "Each picture is one neuron’s 784 incoming weights, as in the video: green where a bright pixel pushes the neuron up, red where it pushes it down."));
+      $("div", { class: "lab-live-main" },
+        $("div", { class: "lab-charts" }, this.lossCanvas, this.accuracyCanvas),
+        $("div", { class: "lab-pictures" }, this.picturesTitle, this.picturesHost,
+          $("p", { class: "small muted lab-pictures-note" },
+            "Each picture is one neuron’s 784 incoming weights, as in the video: green where a bright pixel " +
+            "pushes the neuron up, red where it pushes it down."))));
     this.compareHost = $("div", { id: "lab-compare", class: "lab-compare", hidden: true });
     this.body = $("div", { id: "lab-body", class: "lab-body", hidden: true },
       $("div", { class: "lab-columns" }, this.setup, this.live), this.compareHost);
@@ -112,8 +125,16 @@ class TrainPanel {
     if (opened) this.charts.draw(); // a canvas hidden while drawn has no size
   }
 
-  say(text) {
+  /** An empty name lets the server choose a free one from the structure; the placeholder shows its likely stem. */
+  suggestName() {
+    const layers = this.form.layerSizes().slice(1, -1);
+    this.nameInput.placeholder = `lab-${layers.join("-") || "no-hidden"}-${this.form.selects.activation.value}.safetensors`;
+  }
+
+  /** One line under the Train button: a refusal or failure (red), or, with ok, news (plain). */
+  say(text, { ok = false } = {}) {
     this.message.textContent = text;
+    this.message.classList.toggle("lab-ok", ok);
   }
 
   // ---- start: the lab's settings, and a job already running --------------------------------------
@@ -128,9 +149,12 @@ class TrainPanel {
     }
     this.form = new LabForm(this.formHost, this.lab);
     this.nameInput.maxLength = this.lab.limits.name_length;
-    this.nameInput.value = this.lab.suggested_name;
+    this.formHost.addEventListener("input", () => this.suggestName());
+    this.formHost.addEventListener("change", () => this.suggestName());
+    this.suggestName();
     this.folderLine.textContent = this.lab.models_dir
-      ? `into ${this.lab.models_dir}` : "this server has no models folder to save into (digitnet serve --models-dir DIR)";
+      ? `Saved into ${this.lab.models_dir}; leave the name empty for one made from the structure.` : "this server has no models folder to save into (digitnet serve --models-dir DIR)";
+    this.hooks.watchPredictions((prediction) => this.showGuess(prediction));
     await this.hooks.ready;
     const wanted = new URLSearchParams(window.location.hash.slice(1)).get("job");
     let job = null;
@@ -160,7 +184,8 @@ class TrainPanel {
       return;
     }
     const home = this.home !== undefined ? this.home : this.hooks.shownModel();
-    request.name = this.nameInput.value.trim();
+    const name = this.nameInput.value.trim();
+    if (name) request.name = name; // else the server names it from the structure, never over another file
     request.started_from = home;
     this.trainButton.disabled = true;
     try {
@@ -225,6 +250,7 @@ class TrainPanel {
     if (fresh) {
       this.charts.reset(job.settings.epochs);
       this.pictures.setNeurons(job.neurons);
+      this.picturesHost.dataset.columns = job.neurons.length <= 8 ? "4" : job.neurons.length <= 10 ? "5" : job.neurons.length <= 16 ? "4" : "8";
       this.picturesTitle.textContent = job.neurons.length < job.layer_sizes[1]
         ? `What ${job.neurons.length} of the ${job.layer_sizes[1]} first-layer neurons look for`
         : `What each of the ${job.layer_sizes[1]} ${job.layer_sizes.length > 2 ? "first-layer" : "output"} neurons looks for`;
@@ -233,6 +259,7 @@ class TrainPanel {
         activation: job.activation, output: job.output });
       this.nameInput.value = job.name;
     }
+    if (fresh && TERMINAL_STATES.has(job.state)) this.nameInput.value = "";
     for (const record of job.history ?? []) this.charts.addEpoch(record);
     if (job.progress) this.showProgress(job.progress);
     else this.charts.draw();
@@ -275,17 +302,19 @@ class TrainPanel {
   /** The job has ended: show its saved model (or why there is none), and compare it with the page's model before. */
   async ended(job) {
     this.stats.left.textContent = "done";
+    this.nameInput.value = ""; // the next job gets a name of its own
     clearTimeout(this.following.timer);
     this.following.timer = null;
     await this.following.promise; // the views' last update with the running job's weights lands first
     const wasFollowing = this.home !== undefined;
     if (job.state === "failed") this.say(`Training failed: ${job.error}`);
     else if (!job.saved) this.say("Stopped before the first epoch ended: nothing was saved.");
-    else this.say(`Saved ${job.saved}${job.test_accuracy !== null ? `: ${(100 * job.test_accuracy).toFixed(2)}% of the 10,000 test images right` : ""}.`);
+    else this.say(`Saved ${job.saved}${job.test_accuracy !== null ? `: ${(100 * job.test_accuracy).toFixed(2)}% of the 10,000 test images right` : ""}.`, { ok: true });
     try {
       if (job.saved) {
         if (wasFollowing || this.followBox.checked) await this.hooks.showSaved(job.saved);
         this.home = undefined;
+        this.guessBox.hidden = true;
         this.comparison.show(job, await labApi.compare(job.id));
       } else if (wasFollowing) {
         await this.unfollow();
@@ -296,6 +325,14 @@ class TrainPanel {
   }
 
   // ---- the explorer's views on the job's weights ----------------------------------------------------
+
+  /** The explorer's latest guess (its input and answer), mirrored here while the lab shows a job learning. */
+  showGuess(prediction) {
+    this.guessBox.hidden = this.home === undefined;
+    paintCells(this.seen.getContext("2d"), prediction ? prediction.input : new Array(784).fill(0), 28, 28, grayRgb);
+    this.guessDigit.textContent = prediction ? String(prediction.digit) : "–";
+    this.guessConfidence.textContent = prediction ? `${(100 * prediction.probabilities[prediction.digit]).toFixed(0)}% sure` : "draw a digit";
+  }
 
   /** Bring the page's views up to the job's weights: one request at a time, at most every FOLLOW_EVERY_MS. */
   follow() {
@@ -331,6 +368,7 @@ class TrainPanel {
   async unfollow() {
     const home = this.home;
     this.home = undefined;
+    this.guessBox.hidden = true;
     if (home !== undefined) await this.hooks.show(home);
   }
 
