@@ -11,9 +11,12 @@ import math
 import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 import warnings
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -320,3 +323,42 @@ def test_serve_flags_reach_the_app(monkeypatch):
     monkeypatch.setattr("digitnet.web.server.serve", lambda *args, **kwargs: seen.update(kwargs))
     assert cli.main(["serve", "--no-training", "--max-jobs", "3"]) == 0
     assert seen["training"] is False and seen["max_jobs"] == 3 and seen["models_dir"] is None
+
+
+def test_ctrl_c_on_the_server_saves_the_running_job_s_best_epoch(tmp_path):
+    # `digitnet serve` as a user runs it, with a page watching the job's stream: Ctrl-C (SIGINT) must end
+    # the stream, stop the job as Ctrl-C stops `digitnet train` (best epoch saved) and exit quietly.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    source = str(Path(__file__).resolve().parents[1] / "src")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")]))}
+    process = subprocess.Popen([sys.executable, "-m", "digitnet.cli", "serve", "--models-dir", str(tmp_path),
+                                "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            deadline = time.monotonic() + WAIT_SECONDS
+            while True:
+                try:
+                    http.get("/api/lab")
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline and process.poll() is None, "the server did not start"
+                    time.sleep(0.1)
+            job = start(http, epochs=50, name="interrupted")
+            with http.stream("GET", f"/api/jobs/{job['id']}/events", timeout=WAIT_SECONDS) as stream:
+                lines = stream.iter_lines()
+                for line in lines:
+                    if line == "event: epoch":
+                        break
+                process.send_signal(signal.SIGINT)
+                list(lines)  # the server ends the stream, so this returns
+        _, errors = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    # 130, as for any command stopped by Ctrl-C (uvicorn re-raises the signal once it has shut down).
+    assert process.returncode == 130 and b"Traceback" not in errors, errors.decode(errors="replace")
+    model = load_model(tmp_path / "interrupted.safetensors")
+    assert model.metadata["interrupted"] is True and 1 <= len(model.metadata["history"]) < 50
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["interrupted.safetensors"]

@@ -238,6 +238,19 @@ class JobRegistry:
             if watcher in job.watchers:
                 job.watchers.remove(watcher)
 
+    def end_streams(self) -> None:
+        """End every open event stream now (the server is shutting down); the jobs go on."""
+        with self._lock:
+            jobs = list(self._jobs.values())
+        for job in jobs:
+            with job.lock:
+                for watcher in job.watchers:
+                    try:
+                        watcher.loop.call_soon_threadsafe(watcher.push, "", "", True)  # "": end, send nothing
+                    except RuntimeError:
+                        pass
+                job.watchers.clear()
+
     def shutdown(self, timeout: float = 10.0) -> None:
         """Stop every running job (each saves its best epoch if it can), then end the workers."""
         with self._lock:

@@ -123,7 +123,8 @@ async def _stream(registry: JobRegistry, job, first: str, watcher):
             watcher.wake.clear()
             while watcher.pending:
                 name, text, last = watcher.pending.popleft()
-                yield message(name, text)
+                if name:  # "" comes only from end_streams: the server is shutting down
+                    yield message(name, text)
                 if last:
                     return
     finally:

@@ -38,7 +38,17 @@ def serve(model_path: str | Path | None = None, host: str = "127.0.0.1", port: i
                      training=training, max_jobs=max_jobs, create_models_dir=models_dir is None)
     shown_host = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, f"[{host}]" if ":" in host else host)
     url = f"http://{shown_host}:{port}/"
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    jobs = app.state.explorer.jobs
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig, frame):
+            # An open page keeps its job's event stream open, and uvicorn waits for open responses
+            # before it shuts down: end the streams first. The app's shutdown then stops the jobs
+            # (each saves its best epoch). The 2 s are a bound, should a stream not end.
+            jobs.end_streams()
+            super().handle_exit(sig, frame)
+
+    server = Server(uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2))
     threading.Thread(target=_announce, args=(server, url, open_browser), daemon=True).start()
     try:
         server.run()

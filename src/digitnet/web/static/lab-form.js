@@ -32,7 +32,7 @@ export class LabForm {
     this.lab = lab;
     const limits = lab.limits;
     this.sizeInputs = [];
-    this.sizesHost = el("div", { class: "lab-sizes" });
+    this.sizesHost = el("div", { class: "lab-sizes", id: "lab-sizes" });
     const [fewest, most] = limits.hidden_layers;
     this.hiddenCount = selectOf("lab-hidden-count",
       Array.from({ length: most - fewest + 1 }, (_, i) => [fewest + i, String(fewest + i)]), lab.defaults.layers.length);

@@ -1,0 +1,255 @@
+"""End to end: the lab (the explorer's Train panel) in a real headless Chromium, against a real uvicorn
+server training in its real worker process, saving into a temporary models folder.
+
+A small network (784-8-10) is trained for a few epochs, as a person would: choose it in the form, press
+Train, watch. Screenshots go to test-artifacts/ (look at them).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
+expect, sync_playwright = sync_api.expect, sync_api.sync_playwright
+
+from browser_helpers import CHROMIUM, CHROMIUM_ARGS, PHONE, SEVEN, LiveServer, draw, open_page, screenshot
+
+from digitnet.web import create_app
+
+pytestmark = pytest.mark.browser
+
+YELLOW, BLUE = (247, 217, 111), (88, 196, 221)  # colors.js: the loss curve, the validation accuracy
+TILE_PIXELS = """() => [...document.querySelectorAll('#lab-pictures canvas')].map(
+    (c) => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data))"""
+COLOUR_COUNT = """([id, [r, g, b]]) => {
+    const c = document.getElementById(id);
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) {
+        if (d[i + 3] > 200 && Math.abs(d[i] - r) < 40 && Math.abs(d[i + 1] - g) < 40 && Math.abs(d[i + 2] - b) < 40) n++;
+    }
+    return n;
+}"""
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="module")
+def server(models):
+    pytest.importorskip("uvicorn")
+    live = LiveServer(create_app(models_dir=models))
+    yield live
+    live.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def open_lab(browser, server, **options):
+    page = open_page(browser, server.url, **options)
+    page.wait_for_selector("#lab[data-ready=true]")
+    if page.get_attribute("#lab-toggle", "aria-expanded") == "false":
+        page.click("#lab-toggle")
+    return page
+
+
+def choose_small_network(page, epochs, batch_size=32, name=""):
+    page.select_option("#lab-hidden-count", "1")
+    page.fill("#lab-size-1", "8")
+    page.fill("#lab-epochs", str(epochs))
+    page.fill("#lab-batch-size", str(batch_size))
+    page.fill("#lab-name", name)
+    expect(page.locator("#lab-structure")).to_contain_text("784 → 8 → 10 · 6,370 weights and biases")
+
+
+def test_the_form_starts_at_digitnet_trains_defaults_and_every_control_has_a_label(browser, server):
+    page = open_lab(browser, server)
+    try:
+        lab = server.json("/api/lab")
+        assert page.input_value("#lab-hidden-count") == "2"
+        assert [page.input_value("#lab-size-1"), page.input_value("#lab-size-2")] == ["16", "16"]
+        for field, key in [("activation", "activation"), ("output", "output"), ("cost", "cost"),
+                           ("optimizer", "optimizer"), ("schedule", "schedule")]:
+            assert page.input_value(f"#lab-{field}") == lab["defaults"][key]
+        for field, key in [("learning-rate", "learning_rate"), ("epochs", "epochs"), ("batch-size", "batch_size"),
+                           ("weight-decay", "weight_decay"), ("shift-pixels", "shift_pixels"), ("seed", "seed")]:
+            assert float(page.input_value(f"#lab-{field}")) == lab["defaults"][key]
+        expect(page.locator("#lab-structure")).to_contain_text("784 → 16 → 16 → 10 · 13,002 weights and biases")
+        # Presets: one click each.
+        page.click("button.lab-preset:text('bigger: 100 hidden')")
+        expect(page.locator("#lab-structure")).to_contain_text("784 → 100 → 10")
+        page.click("button.lab-preset:text('ReLU')")
+        assert page.input_value("#lab-activation") == "relu" and page.input_value("#lab-hidden-count") == "2"
+        page.click("button.lab-preset:text(\"the video's network\")")
+        assert page.input_value("#lab-activation") == "sigmoid"
+        page.select_option("#lab-optimizer", "momentum")  # momentum's field shows only when it matters
+        expect(page.locator("#lab-momentum")).to_be_visible()
+        page.select_option("#lab-hidden-count", "4")
+        assert page.locator("#lab-sizes input").count() == 4
+        # Every control of the lab is labelled and reachable with the keyboard.
+        unlabelled = page.evaluate("""() => [...document.querySelectorAll('#lab input, #lab select, #lab button')]
+            .filter((c) => !(c.labels && c.labels.length) && !c.getAttribute('aria-label') && !c.textContent.trim())
+            .map((c) => c.id || c.outerHTML)""")
+        assert unlabelled == []
+        page.focus("#lab-toggle")
+        reached = set()
+        for _ in range(60):
+            page.keyboard.press("Tab")
+            reached.add(page.evaluate("document.activeElement.id"))
+        assert {"lab-hidden-count", "lab-size-1", "lab-activation", "lab-learning-rate", "lab-seed", "lab-name",
+                "lab-train"} <= reached
+        # A bad number is refused in the page, a bad setting by the server: each as one line.
+        page.fill("#lab-learning-rate", "")  # a number field holds a number or nothing
+        page.click("#lab-train")
+        expect(page.locator("#lab-message")).to_have_text("learning rate η: give a number")
+        page.fill("#lab-learning-rate", "0")
+        page.click("#lab-train")
+        expect(page.locator("#lab-message")).to_contain_text("learning_rate must be a positive number")
+        assert page.locator("#lab[data-job]").count() == 0
+        page.errors = [e for e in page.errors if "422" not in e]  # the refusal, logged by Chromium
+        assert page.errors == []
+    finally:
+        page.close()
+
+
+def test_train_a_small_network_and_watch_it_learn(browser, server, models):
+    page = open_lab(browser, server)
+    try:
+        assert draw(page, SEVEN) == "7"  # the video's trained network, before
+        choose_small_network(page, epochs=2, batch_size=8, name="tiny")
+        page.click("#lab-train")
+        page.wait_for_selector("#lab[data-job]")
+        job_id = page.get_attribute("#lab", "data-job")
+        assert page.url.endswith(f"#job={job_id}"), "the job has an address"
+
+        # One moment while it learns: the pictures of all 8 neurons, painted from a snapshot.
+        page.wait_for_selector("#lab-pictures:not([data-step=''])")
+        early_step = page.get_attribute("#lab-pictures", "data-step")
+        early = page.evaluate(TILE_PIXELS)
+        assert len(early) == 8
+
+        # The explorer's views follow the job's current weights: its guess comes from job:ID.
+        page.wait_for_selector("#lab-guess-box:not([hidden])")
+        expect(page.locator("#model-line")).to_contain_text("784–8–10")
+
+        page.wait_for_selector("#lab[data-state=finished]", timeout=120_000)
+        late_step = page.get_attribute("#lab-pictures", "data-step")
+        late = page.evaluate(TILE_PIXELS)
+        assert early_step != late_step
+        changed = [sum(abs(a - b) for a, b in zip(before, after)) / len(before) for before, after in zip(early, late)]
+        assert min(changed) > 5, f"every picture changes as the network learns (mean change per channel {changed})"
+        assert any(f"/api/predict?model=job%3A{job_id}" in url for url in page.requests)
+
+        # The curves: the loss (yellow) and the validation accuracy (blue) are drawn.
+        assert page.evaluate(COLOUR_COUNT, ["lab-loss", list(YELLOW)]) > 100
+        assert page.evaluate(COLOUR_COUNT, ["lab-accuracy", list(BLUE)]) > 30
+        expect(page.locator("#lab-epoch")).to_have_text("2 of 2")
+
+        # Saved, in the model menu at once, shown, and its guess for the drawing is the new model's.
+        assert (models / "tiny.safetensors").is_file()
+        expect(page.locator("#lab-message")).to_contain_text("Saved tiny.safetensors")
+        expect(page.locator("#model-line")).to_contain_text("tiny.safetensors · 784–8–10")
+        option = page.locator("#model-select option[value='tiny.safetensors']")
+        assert option.count() == 1 and not option.is_disabled()
+        assert page.input_value("#model-select") == "tiny.safetensors"
+        page.wait_for_selector("#guess[data-settled=true][data-source=drawing]")
+        drawing = page.evaluate("document.getElementById('pad').toDataURL()")
+        answer = server.json("/api/predict?model=tiny.safetensors", {"image": drawing})
+        assert page.inner_text("#guess") == str(answer["digit"])
+        assert page.inner_text("#confidence") == f"{100 * answer['probabilities'][answer['digit']]:.0f}% sure"
+
+        # Compared with the model the page showed before (the server's own).
+        page.wait_for_selector("#lab-compare-table")
+        table = page.inner_text("#lab-compare-table")
+        job = server.json(f"/api/jobs/{job_id}")
+        assert f"{100 * job['test_accuracy']:.1f}%" in table
+        assert page.locator("#lab-compare-table tbody tr").count() == 11  # all, and each digit
+        page.wait_for_selector("#lab-compare-old canvas")
+        assert page.locator("#lab-compare-new canvas").count() == 8
+        assert page.locator("#lab-compare-old canvas").count() == 16  # the video's 16 first-layer neurons
+        screenshot(page, "lab-1280x800-finished.png", full_page=True)
+
+        # A name that is taken is refused by the server, in its one line; nothing starts.
+        page.fill("#lab-name", "tiny")
+        page.click("#lab-train")
+        expect(page.locator("#lab-message")).to_contain_text("already in the models folder")
+        page.errors = [e for e in page.errors if "409" not in e]
+        assert page.errors == []
+    finally:
+        page.close()
+
+
+def test_pause_resume_stop_and_a_second_tab_sees_the_job(browser, server, models):
+    page = open_lab(browser, server)
+    phone = None
+    try:
+        choose_small_network(page, epochs=40, name="paused")
+        page.click("#lab-train")
+        page.wait_for_selector("#lab[data-state=running]")
+        job_id = page.get_attribute("#lab", "data-job")
+        page.wait_for_selector("#lab-pictures:not([data-step=''])")
+        screenshot(page, "lab-1280x800-training.png")
+
+        # A second tab (a phone) finds the running job by itself, with the progress so far.
+        phone = open_lab(browser, server, viewport=PHONE, scale=2)
+        phone.wait_for_selector(f"#lab[data-job='{job_id}']")
+        phone.wait_for_selector("#lab-pictures:not([data-step=''])")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], "no sideways scrolling"
+        screenshot(phone, "lab-390x844-training.png")
+        screenshot(phone, "lab-390x844-training-full-page.png", full_page=True)
+
+        # Pause: the worker stops stepping (checked on the server across the time a reload takes).
+        page.wait_for_selector("#lab-epoch:text-matches('^[2-9]')")  # an epoch has ended: stop will have one to keep
+        page.click("#lab-pause")
+        page.wait_for_selector("#lab[data-state=paused]")
+        expect(page.locator("#lab-pause")).to_have_text("Resume")
+        phone.wait_for_selector("#lab[data-state=paused]")  # the other tab is told too
+        before = server.json(f"/api/jobs/{job_id}")["progress"]["images_done"]
+        page.reload()  # a reload shows the job as it is: paused, with its curves so far
+        page.wait_for_selector(f"#lab[data-job='{job_id}'][data-state=paused]")
+        assert page.evaluate(COLOUR_COUNT, ["lab-accuracy", list(BLUE)]) > 10
+        assert server.json(f"/api/jobs/{job_id}")["progress"]["images_done"] == before
+
+        page.click("#lab-pause")  # now "Resume"
+        page.wait_for_selector("#lab[data-state=running]")
+        step = page.inner_text("#lab-step")
+        expect(page.locator("#lab-step")).not_to_have_text(step)
+
+        page.click("#lab-stop")
+        page.wait_for_selector("#lab[data-state=stopped]", timeout=60_000)
+        phone.wait_for_selector("#lab[data-state=stopped]", timeout=60_000)
+        job = server.json(f"/api/jobs/{job_id}")
+        assert job["state"] == "stopped" and job["saved"] == "paused.safetensors"
+        assert len(job["history"]) < 40 and job["best_epoch"] >= 1
+        assert (models / "paused.safetensors").is_file()
+        expect(page.locator("#lab-message")).to_contain_text("Saved paused.safetensors")
+        expect(page.locator("#model-select option[value='paused.safetensors']")).to_have_count(1)
+        for tab in (page, phone):
+            assert tab.errors == []
+    finally:
+        page.close()
+        if phone is not None:
+            phone.close()
+
+
+def test_without_training_the_lab_says_so(browser, models):
+    live = LiveServer(create_app(models_dir=models, training=False))
+    try:
+        page = open_page(browser, live.url)
+        page.wait_for_selector("#lab[data-ready=true]")
+        expect(page.locator("#lab")).to_contain_text("Training is turned off on this server")
+        assert page.locator("#lab-toggle").is_hidden()
+        assert page.errors == []
+        page.close()
+    finally:
+        live.close()
