@@ -48,11 +48,15 @@ export class TrainCharts {
   }
 
   drawLoss() {
-    const points = this.steps.length ? this.steps : this.records.map((r) => ({ x: r.epoch, loss: r.loss }));
-    const high = Math.max(0.1, ...points.map((p) => p.loss));
+    // The finished epochs' losses (all a tab that connects late has of them), then the live points.
+    const since = this.steps.length ? this.steps[0].x : Infinity;
+    const points = this.records.filter((r) => r.epoch < since && Number.isFinite(r.loss)).map((r) => ({ x: r.epoch, loss: r.loss }))
+      .concat(this.steps);
+    const top = niceCeiling(Math.max(0.1, ...points.map((p) => p.loss)));
     const last = points[points.length - 1];
     const title = `cost (loss)${last ? `: ${last.loss.toFixed(3)}` : ""}`;
-    const chart = this.frame(this.lossCanvas, title, [0, niceCeiling(high)], (v) => v.toFixed(high < 1 ? 2 : 1));
+    const ticks = [0, 0.25, 0.5, 0.75, 1].map((t) => t * top);
+    const chart = this.frame(this.lossCanvas, title, ticks, (v) => v.toFixed(top < 1 ? 2 : 1));
     if (!chart) return;
     chart.line(points.map((p) => [p.x, p.loss]), YELLOW, 1.5);
     this.lossCanvas.setAttribute("aria-label", last ? `Loss curve: ${points.length} points, the latest ${last.loss.toFixed(3)}`
@@ -62,11 +66,14 @@ export class TrainCharts {
   drawAccuracy() {
     const records = this.records.filter((r) => Number.isFinite(r.validation_accuracy));
     const values = records.flatMap((r) => [r.validation_accuracy, r.train_accuracy]).filter(Number.isFinite);
-    const low = values.length ? Math.max(0, Math.floor(Math.min(...values) * 10) / 10) : 0;
+    const lowest = values.length ? Math.max(0, Math.min(...values)) : 0;
+    const step = 1 - lowest <= 0.2 ? 0.05 : 1 - lowest <= 0.5 ? 0.1 : 0.25; // 4 to 5 grid lines
+    const ticks = [];
+    for (let k = 0; k < 2 || 1 - k * step > lowest - step + 1e-9; k++) ticks.unshift(Math.max(0, 1 - k * step));
     const last = records[records.length - 1];
     const title = last ? `accuracy: validation ${percent(last.validation_accuracy)}, training ${percent(last.train_accuracy)}`
       : "accuracy (after each epoch)";
-    const chart = this.frame(this.accuracyCanvas, title, [low, 1], (v) => percent(v, 0));
+    const chart = this.frame(this.accuracyCanvas, title, ticks, (v) => percent(v, 0));
     if (!chart) return;
     const trained = records.filter((r) => Number.isFinite(r.train_accuracy));
     chart.line(trained.map((r) => [r.epoch, r.train_accuracy]), TRAIN_GREY, 2);
@@ -79,8 +86,9 @@ export class TrainCharts {
       : "Accuracy curve: no epoch finished yet");
   }
 
-  /** Axes, grid and title on `canvas` for y in yRange; returns helpers to draw in data coordinates. */
-  frame(canvas, title, yRange, yLabel) {
+  /** Axes, grid and title on `canvas`, y from ticks[0] to the last tick; returns helpers to draw in data coordinates. */
+  frame(canvas, title, ticks, yLabel) {
+    const yRange = [ticks[0], ticks[ticks.length - 1]];
     if (!canvas.isConnected || canvas.getBoundingClientRect().width === 0) return null;
     const [ctx, width, height] = crispContext(canvas);
     const X = (x) => PAD.left + (x / this.epochs) * (width - PAD.left - PAD.right);
@@ -93,8 +101,7 @@ export class TrainCharts {
     ctx.strokeStyle = "rgba(255, 255, 255, 0.1)";
     ctx.fillStyle = MUTED;
     ctx.lineWidth = 1;
-    for (let k = 0; k <= 4; k++) {
-      const v = yRange[0] + (k / 4) * (yRange[1] - yRange[0]);
+    for (const v of ticks) {
       ctx.beginPath();
       ctx.moveTo(PAD.left, Y(v));
       ctx.lineTo(width - PAD.right, Y(v));

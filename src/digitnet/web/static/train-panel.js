@@ -192,6 +192,7 @@ class TrainPanel {
       const job = await labApi.start(request);
       this.home = home;
       this.watch(job);
+      this.root.scrollIntoView({ block: "start", behavior: "smooth" }); // the form folds away: keep the live view in sight
     } catch (error) {
       this.say(error.message);
       this.trainButton.disabled = false;
