@@ -37,7 +37,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load_test import SOURCE, canvas_data_url, digit_like_strokes, free_port, growing_canvases, percentile  # noqa: E402
+from load_test import SOURCE, canvas_data_url, digit_like_strokes, free_port, growing_canvases, percentile
 
 P99_TARGET_MS = 50
 SLOWDOWN_TARGET = 0.15
@@ -86,9 +86,8 @@ def watch(url: str, job_id: str, ended: threading.Event) -> None:
     """A page watching the job's stream, reading every message, until the job's last one."""
     with httpx.Client(base_url=url, timeout=None) as client, client.stream("GET", f"/api/jobs/{job_id}/events") as stream:
         for line in stream.iter_lines():
-            if line.startswith("data: ") and '"state":"' in line:
-                if json.loads(line[6:]).get("state") in ("finished", "stopped", "failed"):
-                    break
+            if line.startswith("data: ") and json.loads(line[6:]).get("state") in ("finished", "stopped", "failed"):
+                break
     ended.set()
 
 
@@ -159,8 +158,9 @@ def main(argv=None) -> int:
             server.terminate()
             server.wait(30)
 
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-               platform.processor())
+    with open("/proc/cpuinfo") as info:
+        cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")),
+                   platform.processor())
     load = os.getloadavg()[0]
     cli_median, lab_median = statistics.median(cli), statistics.median(lab)
     slowdown = lab_median / cli_median - 1

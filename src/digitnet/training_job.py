@@ -245,7 +245,7 @@ def _work(spec: JobSpec, messages, resume, stop, shared, generation) -> None:
         messages.put(("failed", {"error": str(error)}))
     except MemoryError:
         messages.put(("failed", {"error": "the training process ran out of memory; choose smaller layers or batches"}))
-    except Exception as error:  # a bug: still one line for the page, and the server keeps serving
+    except Exception as error:  # noqa: BLE001 (a bug: still one line for the page, and the server keeps serving)
         messages.put(("failed", {"error": f"the training process failed: {type(error).__name__}: "
                                           f"{str(error).splitlines()[0][:200] if str(error) else ''}"}))
 
@@ -273,7 +273,7 @@ class TrainingJob:
                                        args=(spec, self.messages, self._resume, self._stop,
                                              self._shared, self._generation))
 
-    def start(self) -> "TrainingJob":
+    def start(self) -> TrainingJob:
         self.process.start()
         return self
 

@@ -40,8 +40,8 @@ from ..modelfile import default_model_path, load_model
 from .errors import add_error_handlers
 from .jobs import JobRegistry
 from .middleware import MAX_BODY_BYTES, BodySizeLimit
-from .routes_models import model_routes
 from .routes_jobs import job_routes
+from .routes_models import model_routes
 from .routes_predictions import prediction_routes
 from .state import ExplorerState
 

@@ -117,7 +117,7 @@ async def _stream(registry: JobRegistry, job, first: str, watcher):
         while True:
             try:
                 await asyncio.wait_for(watcher.wake.wait(), KEEP_ALIVE_SECONDS)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 yield ": keep-alive\n\n"
                 continue
             watcher.wake.clear()

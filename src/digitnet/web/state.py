@@ -5,9 +5,9 @@ loaded lately, MNIST's test set (loaded once), the lab's training jobs. No globa
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
 from collections import OrderedDict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from fastapi import HTTPException, Query
@@ -32,7 +32,7 @@ class ExplorerState:
     lately, MNIST's test set (loaded once). Nothing here changes what a request for a given model
     sees: pages name their model on every call (see the module docstring)."""
 
-    def __init__(self, model: Model, models_dir: Path | None, jobs: "JobRegistry | None" = None):
+    def __init__(self, model: Model, models_dir: Path | None, jobs: JobRegistry | None = None):
         self.startup_model = model
         self.models_dir = models_dir  # may not exist yet: the user's default folder is made on first save
         self.jobs = jobs
