@@ -21,6 +21,11 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from fastapi import HTTPException
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
 
 with warnings.catch_warnings():  # starlette suggests httpx2 for its TestClient; httpx is what we have
     warnings.filterwarnings("ignore", message=".*httpx2")
@@ -29,8 +34,11 @@ with warnings.catch_warnings():  # starlette suggests httpx2 for its TestClient;
 from digitnet import cli
 from digitnet.errors import DigitnetError
 from digitnet.modelfile import load_model
+from digitnet.training import TrainingSettings
 from digitnet.training_job import decode_snapshot
 from digitnet.web import create_app
+from digitnet.web.jobs import check_neurons, check_request
+from digitnet.web.schemas_jobs import JobRequest
 from digitnet.web.server import default_models_dir
 
 WAIT_SECONDS = 120  # a bound on waiting for a condition, on a machine shared by many jobs
@@ -254,6 +262,7 @@ BAD_SETTINGS = [
     ({"neurons": list(range(33))}, "neurons: give 1-32 first-layer neurons"),
     ({"neurons": [8]}, "neurons: each must be a different neuron 0-7"),
     ({"colour": "red"}, "colour: Extra inputs are not permitted"),
+    ({"layers": None}, "layers: Input should be a valid list"),
     ({"name": "../escape"}, "give a file name, not a path"),
     ({"name": "/etc/passwd"}, "give a file name, not a path"),
     ({"name": ".hidden"}, "give a file name, not a path"),
@@ -272,6 +281,13 @@ def test_bad_settings_are_one_line_4xx_naming_the_problem(http, change, message)
     assert isinstance(detail, str) and "\n" not in detail and message in detail
     assert http.get("/api/jobs").json()["jobs"] == [] or all(
         job["state"] in ("finished", "stopped", "failed") for job in http.get("/api/jobs").json()["jobs"])
+
+
+def test_a_body_that_is_not_an_object_gets_an_example_of_one(http):
+    for body in ("[]", "null", "7"):
+        refused = http.post("/api/jobs", content=body, headers={"content-type": "application/json"})
+        assert refused.status_code == 422
+        assert refused.json()["detail"] == 'the body must be a JSON object, e.g. {"layers": [16, 16], "epochs": 30}'
 
 
 def test_a_name_that_would_overwrite_a_file_is_refused(http, models):
@@ -362,3 +378,30 @@ def test_ctrl_c_on_the_server_saves_the_running_job_s_best_epoch(tmp_path):
     model = load_model(tmp_path / "interrupted.safetensors")
     assert model.metadata["interrupted"] is True and 1 <= len(model.metadata["history"]) < 50
     assert sorted(path.name for path in tmp_path.iterdir()) == ["interrupted.safetensors"]
+
+
+ANY_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+                        lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+                        max_leaves=10)
+FIELDS = list(JobRequest.model_fields)
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(FIELDS + ["other"]),
+                       st.one_of(ANY_JSON, st.integers(-2, 2000), st.lists(st.integers(-5, 2000), max_size=6)),
+                       max_size=6))
+def test_any_request_body_is_a_job_or_one_line_naming_the_problem(body):
+    # The class of bad settings as a whole: whatever JSON arrives, checking it gives a spec and
+    # settings, or a 4xx/DigitnetError of one line; never another exception (a 500).
+    try:
+        request = JobRequest.model_validate(body)
+        layer_sizes, settings = check_request(request)
+        check_neurons(request.neurons, layer_sizes)
+    except ValidationError as error:
+        assert error.errors()
+    except HTTPException as error:
+        assert 400 <= error.status_code < 500 and "\n" not in error.detail
+    except DigitnetError as error:
+        assert "\n" not in str(error) and str(error).startswith("training settings:")
+    else:
+        assert isinstance(settings, TrainingSettings) and len(layer_sizes) <= 6
