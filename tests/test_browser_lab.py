@@ -17,6 +17,7 @@ from browser_helpers import CHROMIUM, CHROMIUM_ARGS, PHONE, SEVEN, LiveServer, d
 from digitnet.web import create_app
 
 pytestmark = pytest.mark.browser
+expect.set_options(timeout=30_000)  # training shares 2 busy cores: wait longer for what follows from it
 
 YELLOW, BLUE = (247, 217, 111), (88, 196, 221)  # colors.js: the loss curve, the validation accuracy
 TILE_PIXELS = """() => [...document.querySelectorAll('#lab-pictures canvas')].map(
@@ -57,6 +58,7 @@ def browser():
 
 def open_lab(browser, server, **options):
     page = open_page(browser, server.url, **options)
+    page.set_default_timeout(60_000)
     page.wait_for_selector("#lab[data-ready=true]")
     if page.get_attribute("#lab-toggle", "aria-expanded") == "false":
         page.click("#lab-toggle")
@@ -133,7 +135,7 @@ def test_train_a_small_network_and_watch_it_learn(browser, server, models):
         assert page.url.endswith(f"#job={job_id}"), "the job has an address"
 
         # One moment while it learns: the pictures of all 8 neurons, painted from a snapshot.
-        page.wait_for_selector("#lab-pictures:not([data-step=''])")
+        page.wait_for_selector("#lab-pictures:not([data-step=''])", timeout=120_000)  # the worker starts in seconds, on a busy machine more
         early_step = page.get_attribute("#lab-pictures", "data-step")
         early = page.evaluate(TILE_PIXELS)
         assert len(early) == 8
@@ -197,7 +199,7 @@ def test_pause_resume_stop_and_a_second_tab_sees_the_job(browser, server, models
         page.click("#lab-train")
         page.wait_for_selector("#lab[data-state=running]")
         job_id = page.get_attribute("#lab", "data-job")
-        page.wait_for_selector("#lab-pictures:not([data-step=''])")
+        page.wait_for_selector("#lab-pictures:not([data-step=''])", timeout=120_000)  # the worker starts in seconds, on a busy machine more
         screenshot(page, "lab-1280x800-training.png")
 
         # A second tab (a phone) finds the running job by itself, with the progress so far.
@@ -240,6 +242,34 @@ def test_pause_resume_stop_and_a_second_tab_sees_the_job(browser, server, models
         page.close()
         if phone is not None:
             phone.close()
+
+
+def test_a_wide_layer_shows_the_neurons_chosen_and_a_stop_before_an_epoch_saves_nothing(browser, server, models):
+    page = open_lab(browser, server)
+    refused = []
+    page.on("response", lambda response: response.status >= 400 and refused.append(response.url))
+    try:
+        expect(page.locator("#model-line")).to_contain_text("784–16–16–10")
+        assert page.locator("#lab-neurons").is_hidden()  # 16 neurons: all of them are shown
+        page.click("button.lab-preset:text('bigger: 100 hidden')")
+        page.fill("#lab-neurons", "0-3, 50")
+        page.fill("#lab-epochs", "1")
+        page.fill("#lab-batch-size", "4")  # 12,500 steps, seconds: the stop comes long before the epoch ends
+        page.click("#lab-train")
+        page.wait_for_selector("#lab-pictures:not([data-step=''])", timeout=120_000)  # the worker starts in seconds, on a busy machine more
+        assert page.eval_on_selector_all("#lab-pictures canvas", "(cs) => cs.map((c) => c.dataset.neuron)") == ["0", "1", "2", "3", "50"]
+        expect(page.locator("#lab-pictures-title")).to_have_text("What 5 of the 100 first-layer neurons look for")
+        expect(page.locator("#model-line")).to_contain_text("784–100–10")  # the views follow the job
+        page.click("#lab-stop")
+        page.wait_for_selector("#lab[data-state=stopped]", timeout=60_000)
+        expect(page.locator("#lab-message")).to_have_text("Stopped before the first epoch ended: nothing was saved.")
+        expect(page.locator("#model-line")).to_contain_text("784–16–16–10")  # back to the model shown before
+        assert not list(models.glob("lab-100-*"))
+        # A view's request on its way as the job ended is told 404 (job:ID saved nothing); nothing else fails.
+        assert all("model=job%3A" in url for url in refused)
+        assert [e for e in page.errors if "404" not in e] == []
+    finally:
+        page.close()
 
 
 def test_without_training_the_lab_says_so(browser, models):

@@ -44,7 +44,8 @@ class TrainPanel {
     this.job = null; // the Job watched (docs/lab-api.md), kept up to date by its stream
     this.source = null; // its EventSource
     this.home = undefined; // the model the page showed before it followed a job (undefined: not following)
-    this.following = { busy: false, again: false, last: 0, timer: null, promise: Promise.resolve() };
+    // name: the job:ID the views were last brought to (null: none yet)
+    this.following = { busy: false, again: false, last: 0, timer: null, promise: Promise.resolve(), name: null };
     this.build();
   }
 
@@ -85,7 +86,7 @@ class TrainPanel {
     this.pauseButton = $("button", { type: "button", id: "lab-pause", disabled: true, onclick: () => this.pauseOrResume() }, "Pause");
     this.stopButton = $("button", { type: "button", id: "lab-stop", disabled: true, onclick: () => this.command("stop") }, "Stop");
     this.followBox = $("input", { type: "checkbox", id: "lab-follow", checked: true, onchange: () => this.followChanged() });
-    this.jobTitle = $("h3", { id: "lab-job-title", class: "lab-job-title" }, "");
+    this.jobTitle = $("h3", { id: "lab-job-title", class: "lab-job-title", tabindex: "-1" }, "");
     this.lossCanvas = $("canvas", { id: "lab-loss", class: "lab-chart", role: "img", "aria-label": "Loss curve" });
     this.accuracyCanvas = $("canvas", { id: "lab-accuracy", class: "lab-chart", role: "img", "aria-label": "Accuracy curve" });
     this.picturesHost = $("div", { id: "lab-pictures", class: "weight-tiles", "data-step": "" });
@@ -193,6 +194,7 @@ class TrainPanel {
       this.home = home;
       this.watch(job);
       this.root.scrollIntoView({ block: "start", behavior: "smooth" }); // the form folds away: keep the live view in sight
+      this.jobTitle.focus({ preventScroll: true }); // the Train button is disabled now: keyboard users go on from here
     } catch (error) {
       this.say(error.message);
       this.trainButton.disabled = false;
@@ -304,6 +306,8 @@ class TrainPanel {
   async ended(job) {
     this.stats.left.textContent = "done";
     this.nameInput.value = ""; // the next job gets a name of its own
+    this.settings.open = true; // ready for the next one
+    this.following.name = null;
     clearTimeout(this.following.timer);
     this.following.timer = null;
     await this.following.promise; // the views' last update with the running job's weights lands first
@@ -351,12 +355,21 @@ class TrainPanel {
       }, wait);
       return;
     }
-    if (this.home === undefined) this.home = this.hooks.shownModel();
+    const shown = this.hooks.shownModel();
+    if (f.name === this.job.model && shown !== f.name) { // the user chose another model in the menu: leave it shown
+      this.followBox.checked = false;
+      this.home = undefined;
+      f.name = null;
+      this.guessBox.hidden = true;
+      return;
+    }
+    if (this.home === undefined) this.home = shown;
     f.busy = true;
     f.again = false;
     f.last = performance.now();
     const job = this.job;
     f.promise = this.hooks.follow(job.model)
+      .then(() => (f.name = job.model))
       .catch((error) => {
         if (!TERMINAL_STATES.has(this.job.state)) this.say(error.message);
       })
@@ -369,6 +382,7 @@ class TrainPanel {
   async unfollow() {
     const home = this.home;
     this.home = undefined;
+    this.following.name = null;
     this.guessBox.hidden = true;
     if (home !== undefined) await this.hooks.show(home);
   }
