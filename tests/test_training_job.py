@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -195,3 +197,44 @@ def test_the_initial_network_is_the_cli_s(tmp_path):
     spec = spec_for(tmp_path / "m.safetensors", seed=7, layers=(16, 16))
     assert_same_weights(spec.initial_network(), Network((784, 16, 16, 10), "sigmoid", "softmax", seed=7))
     save_model(tmp_path / "x.safetensors", spec.initial_network())  # an ordinary network
+
+
+ORPHANING_SCRIPT = """
+import sys, time
+from pathlib import Path
+from digitnet.training import TrainingSettings
+from digitnet.training_job import JobSpec, TrainingJob
+if __name__ == "__main__":
+    job = TrainingJob(JobSpec((784, 8, 10), "sigmoid", "softmax", TrainingSettings(epochs=50), Path(sys.argv[1]), (0,)))
+    job.start()
+    while (message := job.next_message(0.5)) is None or message[0] != "epoch":
+        pass
+    print(job.process.pid, flush=True)
+    time.sleep(600)
+"""
+
+
+def test_a_worker_whose_server_was_killed_stops_and_saves_its_best_epoch(tmp_path):
+    out = tmp_path / "orphan.safetensors"
+    source = str(Path(__file__).resolve().parents[1] / "src")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")]))}
+    script = tmp_path / "server.py"
+    script.write_text(ORPHANING_SCRIPT)
+    parent = subprocess.Popen([sys.executable, str(script), str(out)], env=env, stdout=subprocess.PIPE)
+    try:
+        worker = int(parent.stdout.readline())  # printed once an epoch has ended
+    finally:
+        parent.kill()  # SIGKILL: no chance to stop its worker
+        parent.wait()
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(worker, signal.SIGKILL)
+        pytest.fail("the orphaned worker went on training")
+    model = load_model(out)
+    assert model.metadata["interrupted"] is True and 1 <= len(model.metadata["history"]) < 50

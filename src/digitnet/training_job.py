@@ -19,7 +19,8 @@ reported by `next_message` as ("failed", ...) naming the signal; what it was sav
 
 Pause, resume and stop are honoured in `on_batch` (every ~1,600 images, a few ms): stop raises
 KeyboardInterrupt there, exactly what Ctrl-C does in `digitnet train`, so `train` keeps the best
-epoch so far and the worker saves it. The model is saved as `digitnet train` saves it (history,
+epoch so far and the worker saves it. A worker whose parent died (a server killed with SIGKILL)
+stops the same way instead of training on, unwatched, to the end. The model is saved as `digitnet train` saves it (history,
 settings, test accuracy in the metadata), atomically, and never over an existing file.
 """
 
@@ -151,6 +152,7 @@ class _Reporter:
         self.spec, self.messages, self.resume, self.stop = spec, messages, resume, stop
         self.shared, self.generation = shared, generation
         self.n_images = n_images
+        self.parent = os.getppid()
         self.total_images = n_images * spec.settings.epochs
         # The speed is counted from the first on_batch on, so train's setup (~0.1-1 s) does not make
         # the first estimates of the time left absurdly long.
@@ -160,13 +162,13 @@ class _Reporter:
         self.last_report = -1.0
 
     def _check_controls(self) -> None:
-        if self.stop.is_set():
+        if self.stop.is_set() or os.getppid() != self.parent:  # stopped, or the server is gone (killed)
             raise KeyboardInterrupt  # what Ctrl-C raises: train keeps the best epoch and returns
         if not self.resume.is_set():
             self.messages.put(("paused", {}))
             paused_at = time.perf_counter()
             while not self.resume.wait(0.1):
-                if self.stop.is_set():
+                if self.stop.is_set() or os.getppid() != self.parent:
                     raise KeyboardInterrupt
             if self.started is not None:  # a pause before the speed's clock started costs it nothing
                 self.paused_seconds += time.perf_counter() - paused_at
