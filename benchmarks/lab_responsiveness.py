@@ -99,7 +99,7 @@ def cli_epoch_seconds(settings: dict, out: Path) -> list[float]:
                "--learning-rate", str(settings["learning_rate"]), "--momentum", str(settings["momentum"]),
                "--weight-decay", str(settings["weight_decay"]), "--shift-pixels", str(settings["shift_pixels"]),
                "--seed", str(settings["seed"])]
-    subprocess.run(command, env=environment(), check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(command, env=environment(), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     from digitnet.modelfile import load_model
     return [record["seconds"] for record in load_model(out).metadata["history"]]
 
@@ -135,6 +135,7 @@ def main(argv=None) -> int:
     parser.add_argument("--baseline-seconds", type=float, default=10, help="drawing with no job (default: 10)")
     args = parser.parse_args(argv)
 
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="digitnet-lab-bench-") as folder:
         models = Path(folder) / "models"
         models.mkdir()
@@ -162,13 +163,14 @@ def main(argv=None) -> int:
         cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")),
                    platform.processor())
     load = os.getloadavg()[0]
+    load_at_start = f"{load_before:.2f}"
     cli_median, lab_median = statistics.median(cli), statistics.median(lab)
     slowdown = lab_median / cli_median - 1
     p99 = percentile(sorted(busy), 0.99) * 1000
     print(f"# The lab: responsiveness and speed\n\n`nice -n 10 python benchmarks/lab_responsiveness.py "
           f"--epochs {args.epochs} --rounds {args.rounds}`\n")
-    print(f"- CPU: {cpu}; {os.cpu_count()} logical cores; load average at the end: {load:.2f} "
-          "(the machine is shared: other work adds noise)")
+    print(f"- CPU: {cpu}; {os.cpu_count()} logical cores; load average (1 min) at the start {load_at_start}, "
+          f"at the end {load:.2f} (above {os.cpu_count()}, other work on the machine was waiting for the cores)")
     print(f"- job: {'-'.join(map(str, [784, *settings['layers'], 10]))} {settings['activation']}, the lab's "
           f"defaults (= `digitnet train`'s), {args.epochs} epochs; {args.rounds} rounds of CLI then lab, interleaved")
     print(f"- drawing: a {args.throttle_ms:g} ms pause between drawings, PNG data URLs of a 280x280 canvas\n")
