@@ -69,7 +69,7 @@ def create_app(model_path: str | Path | None = None, models_dir: str | Path | No
         if not models_dir.is_dir() and not (create_models_dir and not models_dir.exists()):
             raise DigitnetError(f"{models_dir}: not a folder (give --models-dir a folder of .safetensors files)")
     if max_jobs < 1:
-        raise DigitnetError(f"max_jobs {max_jobs}: allow at least 1 job (or turn training off with --no-training)")
+        raise DigitnetError(f"--max-jobs {max_jobs}: allow at least 1 job (or turn training off with --no-training)")
     jobs = JobRegistry(models_dir, enabled=training, max_jobs=max_jobs)
     state = ExplorerState(model, models_dir, jobs)
     static = _read_static_files()
