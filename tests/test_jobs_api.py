@@ -240,15 +240,16 @@ def test_a_killed_worker_fails_the_job_and_the_server_keeps_serving(server, http
     assert start(http, name="after-the-kill")["state"] == "starting"  # the limit counts it no more
 
 
+# TrainingSettings' own words are its business: these name the setting, as every message must.
 BAD_SETTINGS = [
     ({"layers": [-3]}, "layers[0]: -3 neurons is outside the lab's limit of 1-1024"),
     ({"layers": [1_000_000]}, "layers[0]: 1000000 neurons is outside the lab's limit of 1-1024"),
     ({"layers": [16] * 5}, "over the lab's limit of 0-4 hidden layers"),
     ({"layers": [1024, 1024, 1024]}, "weights and biases is over the lab's limit of 2,000,000"),
-    ({"learning_rate": math.nan}, "training settings: learning_rate must be a positive number"),
-    ({"learning_rate": -1}, "training settings: learning_rate must be a positive number"),
-    ({"momentum": 1.5}, "training settings: momentum must be in [0, 1)"),
-    ({"shift_pixels": 9}, "training settings: shift_pixels must be 0-4"),
+    ({"learning_rate": math.nan}, "training settings: learning_rate must be"),
+    ({"learning_rate": -1}, "training settings: learning_rate must be"),
+    ({"momentum": 1.5}, "training settings: momentum must be"),
+    ({"shift_pixels": 9}, "training settings: shift_pixels must be"),
     ({"activation": "swish"}, "activation 'swish': choose one of sigmoid, relu, tanh"),
     ({"optimizer": "lbfgs"}, "training settings: optimizer must be one of"),
     ({"epochs": "10"}, "epochs: Input should be a valid integer"),
