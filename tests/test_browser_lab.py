@@ -216,6 +216,9 @@ def test_pause_resume_stop_and_a_second_tab_sees_the_job(browser, server, models
         assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], "no sideways scrolling"
         screenshot(phone, "lab-390x844-training.png")
         screenshot(phone, "lab-390x844-training-full-page.png", full_page=True)
+        expect(phone.locator("#model-line")).to_contain_text("paused.safetensors")  # it follows the job too...
+        phone.uncheck("#lab-follow")  # ... until told not to: back to the model it showed
+        expect(phone.locator("#model-line")).to_contain_text("default.safetensors")
 
         # Pause: the worker stops stepping (checked on the server across the time a reload takes).
         page.click("#lab-pause")
@@ -242,6 +245,8 @@ def test_pause_resume_stop_and_a_second_tab_sees_the_job(browser, server, models
         assert (models / "paused.safetensors").is_file()
         expect(page.locator("#lab-message")).to_contain_text("Saved paused.safetensors")
         expect(page.locator("#model-select option[value='paused.safetensors']")).to_have_count(1)
+        expect(phone.locator("#model-select option[value='paused.safetensors']")).to_have_count(1)  # listed,
+        expect(phone.locator("#model-line")).to_contain_text("default.safetensors")  # not forced on the tab
         for tab in (page, phone):
             assert tab.errors == []
     finally:

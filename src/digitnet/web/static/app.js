@@ -260,36 +260,43 @@ document.addEventListener("keydown", (event) => {
 
 /**
  * Show `name` ("job:ID", a training job's current weights) in every view, or, when it is shown already,
- * bring every view up to its weights of now: the network, the open neuron, the matrix and the guess
- * for the same input. Only a new name or another structure loads the model in full.
+ * bring the views up to its weights of now: the guess for the same input always; with `weights` the
+ * network, the open neuron and the matrix too (a whole layer's numbers: the lab asks for them less
+ * often for big networks); with `facts` the model panel (its history, after an epoch).
  */
-async function followModel(name) {
-  const shown = api.modelName === name;
-  api.useModel(name);
-  const info = await api.model();
-  if (!shown || info.layer_sizes.join() !== state.info.layer_sizes.join()) {
+async function followModel(name, { weights = true, facts = false } = {}) {
+  if (api.modelName !== name) {
+    api.useModel(name);
+    const info = await api.model();
     await loadModel(info);
     const option = new Option(`${info.name} (learning)`, info.name, true, true);
     option.disabled = true; // not a file of the folder until it is saved
     if (!info.models?.includes(info.name)) $("model-select").append(option);
     return;
   }
-  const layers = await Promise.all(info.layer_sizes.slice(1).map((_, l) => api.layer(l + 1)));
-  if (api.modelName !== name) return; // the page has moved on meanwhile
-  state.info = info;
-  state.layers = layers;
-  network.weights = layers.map((layer) => Float32Array.from(layer.weights.flat())); // keeps the neuron buttons and focus
-  matrix.setLayer(layers[+$("matrix-layer").value - 1], state.names);
-  renderModelFacts($("model-facts"), $("history"), info);
-  if (state.selected) await select(state.selected, { scroll: false });
+  if (facts) {
+    const info = await api.model();
+    if (api.modelName !== name) return; // the page has moved on meanwhile
+    state.info = info;
+    renderModelFacts($("model-facts"), $("history"), info);
+  }
+  if (weights) {
+    const layers = await Promise.all(state.info.layer_sizes.slice(1).map((_, l) => api.layer(l + 1)));
+    if (api.modelName !== name) return;
+    state.layers = layers;
+    network.weights = layers.map((layer) => Float32Array.from(layer.weights.flat())); // keeps the neuron buttons and focus
+    matrix.setLayer(layers[+$("matrix-layer").value - 1], state.names);
+    if (state.selected) await select(state.selected, { scroll: false });
+  }
   if (state.input) await predict(state.input, guess.dataset.source || "drawing");
   else network.draw();
 }
 
-/** A file the lab has just saved into the models folder: list it in the menu, and show it. */
-async function showSavedModel(name) {
+/** A file the lab has just saved into the models folder: list it in the menu, and (with show) show it. */
+async function showSavedModel(name, { show = true } = {}) {
   state.info = { ...state.info, models: (await api.startupModel()).models };
-  await switchModel(name);
+  if (show) await switchModel(name);
+  else renderModelChoice(state.info);
 }
 
 async function start() {

@@ -12,7 +12,10 @@ import { LabComparison } from "./lab-compare.js";
 import { el, duration } from "./lab-dom.js";
 import { grayRgb, paintCells } from "./colors.js";
 
-const FOLLOW_EVERY_MS = 250; // the explorer's views are brought up to the job's weights at most this often
+const FOLLOW_EVERY_MS = 250; // the guess for the drawing is brought up to the job's weights at most this often
+// ... and the network view, neuron and matrix (whole layers of numbers) at most every this many ms per
+// 20,000 weights and biases (but at least every 500 ms): the video's network twice a second, 100 hidden every 2 s.
+const WEIGHTS_EVERY_MS_PER_20K = 500;
 const STATE_WORDS = {
   starting: "starting the worker…", running: "learning", paused: "paused", stopping: "stopping: saving the best epoch…",
   finished: "finished", stopped: "stopped", failed: "failed",
@@ -22,9 +25,9 @@ const STATE_WORDS = {
  * Build the lab in `root` (an empty <section>). hooks, from the explorer (app.js):
  *   ready: a promise, settled once the page shows its first model
  *   shownModel(): the ?model= name the page shows (null: the server's startup model)
- *   follow(name): show `job:ID` in every view, or bring the views up to its weights of now
+ *   follow(name, {weights, facts}): show `job:ID` in every view, or bring the views up to its weights of now
  *   show(name): show a model of the folder (null: the startup model)
- *   showSaved(name): a file just saved into the folder: list it in the model menu and show it
+ *   showSaved(name, {show}): a file just saved into the folder: list it in the model menu (and show it)
  */
 export async function mountLab(root, hooks) {
   const panel = new TrainPanel(root, hooks);
@@ -53,7 +56,10 @@ class TrainPanel {
     this.source = null; // its EventSource
     this.home = undefined; // the model the page showed before it followed a job (undefined: not following)
     // name: the job:ID the views were last brought to (null: none yet)
-    this.following = { busy: false, again: false, last: 0, timer: null, promise: Promise.resolve(), name: null };
+    // last/lastWeights: when the views were last brought up to date (performance.now()), and their weights;
+    // epochs: how many epochs the model panel's history showed
+    this.following = { busy: false, again: false, last: 0, lastWeights: -Infinity, epochs: 0, timer: null,
+      promise: Promise.resolve(), name: null };
     this.build();
   }
 
@@ -334,7 +340,8 @@ class TrainPanel {
     else this.say(`Saved ${job.saved}${job.test_accuracy !== null ? `: ${(100 * job.test_accuracy).toFixed(2)}% of the 10,000 test images right` : ""}.`, { ok: true });
     try {
       if (job.saved) {
-        if (wasFollowing || this.followBox.checked) await this.hooks.showSaved(job.saved);
+        // Shown if the page was showing it learn; listed in the model menu in any case.
+        await this.hooks.showSaved(job.saved, { show: wasFollowing });
         this.home = undefined;
         this.guessBox.hidden = true;
         this.comparison.show(job, await labApi.compare(job.id));
@@ -385,7 +392,13 @@ class TrainPanel {
     f.again = false;
     f.last = performance.now();
     const job = this.job;
-    f.promise = this.hooks.follow(job.model)
+    const sizes = job.layer_sizes;
+    const parameters = sizes.slice(1).reduce((sum, n, l) => sum + n * (sizes[l] + 1), 0);
+    const weights = f.last - f.lastWeights >= WEIGHTS_EVERY_MS_PER_20K * Math.max(1, parameters / 20_000);
+    if (weights) f.lastWeights = f.last;
+    const facts = (job.history?.length ?? 0) !== f.epochs;
+    f.epochs = job.history?.length ?? 0;
+    f.promise = this.hooks.follow(job.model, { weights, facts })
       .then(() => (f.name = job.model))
       .catch((error) => {
         if (!TERMINAL_STATES.has(this.job.state)) this.say(error.message);
