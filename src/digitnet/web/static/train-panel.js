@@ -9,13 +9,10 @@ import { LabForm } from "./lab-form.js";
 import { TrainCharts } from "./train-charts.js";
 import { WeightPictures } from "./weight-pictures.js";
 import { LabComparison } from "./lab-compare.js";
+import { Follower } from "./lab-follow.js";
 import { el, duration } from "./lab-dom.js";
 import { grayRgb, paintCells } from "./colors.js";
 
-const FOLLOW_EVERY_MS = 250; // the guess for the drawing is brought up to the job's weights at most this often
-// ... and the network view, neuron and matrix (whole layers of numbers) at most every this many ms per
-// 20,000 weights and biases (but at least every 500 ms): the video's network twice a second, 100 hidden every 2 s.
-const WEIGHTS_EVERY_MS_PER_20K = 500;
 const STATE_WORDS = {
   starting: "starting the worker…", running: "learning", paused: "paused", stopping: "stopping: saving the best epoch…",
   finished: "finished", stopped: "stopped", failed: "failed",
@@ -54,12 +51,14 @@ class TrainPanel {
     this.hooks = hooks;
     this.job = null; // the Job watched (docs/lab-api.md), kept up to date by its stream
     this.source = null; // its EventSource
-    this.home = undefined; // the model the page showed before it followed a job (undefined: not following)
     // name: the job:ID the views were last brought to (null: none yet)
-    // last/lastWeights: when the views were last brought up to date (performance.now()), and their weights;
-    // epochs: how many epochs the model panel's history showed
-    this.following = { busy: false, again: false, last: 0, lastWeights: -Infinity, epochs: 0, timer: null,
-      promise: Promise.resolve(), name: null };
+    this.follower = new Follower(hooks, {
+      onLeft: () => {
+        this.followBox.checked = false;
+        this.guessBox.hidden = true;
+      },
+      onError: (message) => this.say(message),
+    });
     this.build();
   }
 
@@ -205,14 +204,14 @@ class TrainPanel {
       this.say(error.message);
       return;
     }
-    const home = this.home !== undefined ? this.home : this.hooks.shownModel();
+    const home = this.follower.following ? this.follower.home : this.hooks.shownModel();
     const name = this.nameInput.value.trim();
     if (name) request.name = name; // else the server names it from the structure, never over another file
     request.started_from = home;
     this.trainButton.disabled = true;
     try {
       const job = await labApi.start(request);
-      this.home = home;
+      this.follower.begin(home);
       this.watch(job);
       this.root.scrollIntoView({ block: "start", behavior: "smooth" }); // the form folds away: keep the live view in sight
       this.jobTitle.focus({ preventScroll: true }); // the Train button is disabled now: keyboard users go on from here
@@ -248,8 +247,11 @@ class TrainPanel {
     window.history.replaceState(null, "", url);
     const source = labApi.events(job.id);
     this.source = source;
+    const lost = "Lost the connection to the server; trying again…";
     const on = (name, handle) => source.addEventListener(name, (event) => {
-      if (this.source === source) handle(JSON.parse(event.data));
+      if (this.source !== source) return;
+      if (this.message.textContent === lost) this.say("");
+      handle(JSON.parse(event.data));
     });
     on("job", (data) => this.showJob(data));
     on("progress", (progress) => this.showProgress(progress));
@@ -258,8 +260,12 @@ class TrainPanel {
       this.charts.addEpoch(record);
       this.charts.draw();
     });
+    // EventSource retries by itself after a dropped connection; it gives up on an answer that is not a
+    // stream (a server started anew no longer knows the job).
     source.addEventListener("error", () => {
-      if (this.source === source && source.readyState === EventSource.CLOSED) this.say("Lost the connection to the server; reload the page to watch again.");
+      if (this.source !== source) return;
+      this.say(source.readyState === EventSource.CLOSED
+        ? `The server no longer has job ${job.id} (was it restarted?); reload the page.` : lost);
     });
   }
 
@@ -301,7 +307,7 @@ class TrainPanel {
     this.trainButton.disabled = active;
     this.trainButton.textContent = active ? "Training…" : "Train again";
     if (active) this.settings.open = false;
-    if (active && this.followBox.checked) this.follow();
+    if (active && this.followBox.checked) this.follower.request(this.job);
     if (!active) {
       this.source?.close(); // else EventSource would reconnect and be told the end again
       if (ended || fresh) this.ended(job);
@@ -316,7 +322,7 @@ class TrainPanel {
     this.progressBar.value = p.images_total ? p.images_done / p.images_total : 0;
     this.charts.addStep(p.epoch - 1 + p.step / p.steps, p.loss);
     this.charts.draw();
-    if (!TERMINAL_STATES.has(this.job?.state) && this.followBox.checked) this.follow();
+    if (this.job && this.followBox.checked) this.follower.request(this.job);
   }
 
   showWeights(snapshot) {
@@ -330,23 +336,21 @@ class TrainPanel {
     this.stats.left.textContent = "done";
     this.nameInput.value = ""; // the next job gets a name of its own
     this.settings.open = true; // ready for the next one
-    this.following.name = null;
-    clearTimeout(this.following.timer);
-    this.following.timer = null;
-    await this.following.promise; // the views' last update with the running job's weights lands first
-    const wasFollowing = this.home !== undefined;
+    await this.follower.settle(); // the views' last update with the running job's weights lands first
+    const wasFollowing = this.follower.following;
     if (job.state === "failed") this.say(`Training failed: ${job.error}`);
     else if (!job.saved) this.say("Stopped before the first epoch ended: nothing was saved.");
     else this.say(`Saved ${job.saved}${job.test_accuracy !== null ? `: ${(100 * job.test_accuracy).toFixed(2)}% of the 10,000 test images right` : ""}.`, { ok: true });
     try {
       if (job.saved) {
         // Shown if the page was showing it learn; listed in the model menu in any case.
-        await this.hooks.showSaved(job.saved, { show: wasFollowing });
-        this.home = undefined;
+        this.follower.forget();
         this.guessBox.hidden = true;
+        await this.hooks.showSaved(job.saved, { show: wasFollowing });
         this.comparison.show(job, await labApi.compare(job.id));
-      } else if (wasFollowing) {
-        await this.unfollow();
+      } else {
+        this.guessBox.hidden = true;
+        await this.follower.stop();
       }
     } catch (error) {
       this.say(error.message);
@@ -357,71 +361,18 @@ class TrainPanel {
 
   /** The explorer's latest guess (its input and answer), mirrored here while the lab shows a job learning. */
   showGuess(prediction) {
-    this.guessBox.hidden = this.home === undefined;
+    this.guessBox.hidden = !this.follower.following;
     paintCells(this.seen.getContext("2d"), prediction ? prediction.input : new Array(784).fill(0), 28, 28, grayRgb);
     this.guessDigit.textContent = prediction ? String(prediction.digit) : "–";
     this.guessConfidence.textContent = prediction ? `${(100 * prediction.probabilities[prediction.digit]).toFixed(0)}% sure` : "draw a digit";
   }
 
-  /** Bring the page's views up to the job's weights: one request at a time, at most every FOLLOW_EVERY_MS. */
-  follow() {
-    const f = this.following;
-    if (!this.job || TERMINAL_STATES.has(this.job.state) || !this.followBox.checked) return;
-    if (f.busy || f.timer !== null) {
-      f.again = true;
-      return;
-    }
-    const wait = f.last + FOLLOW_EVERY_MS - performance.now();
-    if (wait > 0) {
-      f.timer = setTimeout(() => {
-        f.timer = null;
-        this.follow();
-      }, wait);
-      return;
-    }
-    const shown = this.hooks.shownModel();
-    if (f.name === this.job.model && shown !== f.name) { // the user chose another model in the menu: leave it shown
-      this.followBox.checked = false;
-      this.home = undefined;
-      f.name = null;
-      this.guessBox.hidden = true;
-      return;
-    }
-    if (this.home === undefined) this.home = shown;
-    f.busy = true;
-    f.again = false;
-    f.last = performance.now();
-    const job = this.job;
-    const sizes = job.layer_sizes;
-    const parameters = sizes.slice(1).reduce((sum, n, l) => sum + n * (sizes[l] + 1), 0);
-    const weights = f.last - f.lastWeights >= WEIGHTS_EVERY_MS_PER_20K * Math.max(1, parameters / 20_000);
-    if (weights) f.lastWeights = f.last;
-    const facts = (job.history?.length ?? 0) !== f.epochs;
-    f.epochs = job.history?.length ?? 0;
-    f.promise = this.hooks.follow(job.model, { weights, facts })
-      .then(() => (f.name = job.model))
-      .catch((error) => {
-        if (!TERMINAL_STATES.has(this.job.state)) this.say(error.message);
-      })
-      .finally(() => {
-        f.busy = false;
-        if (f.again && this.job?.id === job.id) this.follow();
-      });
-  }
-
-  async unfollow() {
-    const home = this.home;
-    this.home = undefined;
-    this.following.name = null;
-    this.guessBox.hidden = true;
-    if (home !== undefined) await this.hooks.show(home);
-  }
-
   followChanged() {
     if (this.followBox.checked) {
-      if (this.job && !TERMINAL_STATES.has(this.job.state)) this.follow();
+      if (this.job) this.follower.request(this.job);
     } else {
-      this.unfollow().catch((error) => this.say(error.message));
+      this.guessBox.hidden = true;
+      this.follower.stop().catch((error) => this.say(error.message));
     }
   }
 }
