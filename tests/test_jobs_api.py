@@ -307,7 +307,7 @@ def test_unknown_jobs_are_404(http):
 
 
 def test_no_training_turns_the_lab_off(tmp_path):
-    client = TestClient(create_app(models_dir=tmp_path, training=False))
+    client = TestClient(create_app(models_dir=tmp_path, training=False), base_url="http://127.0.0.1")
     assert client.get("/api/lab").json()["enabled"] is False
     for call in (client.post("/api/jobs", json=TINY), client.get("/api/jobs"), client.get("/api/jobs/1/events")):
         assert call.status_code == 403
@@ -316,7 +316,7 @@ def test_no_training_turns_the_lab_off(tmp_path):
 
 
 def test_without_a_models_folder_a_job_cannot_start(tmp_path):
-    refused = TestClient(create_app()).post("/api/jobs", json=TINY)
+    refused = TestClient(create_app(), base_url="http://127.0.0.1").post("/api/jobs", json=TINY)
     assert refused.status_code == 409 and "--models-dir" in refused.json()["detail"]
 
 

@@ -1,6 +1,7 @@
 // The curves of a network learning, drawn on two canvases while it trains: the cost (loss) after every
 // few mini-batches, and the accuracy on the training and the validation images after every epoch.
-// The x axis is the whole run (0 to the number of epochs), so the curves grow from left to right.
+// The x axis runs from 0 to a round number of epochs past the latest point (1, 2, 5, 10, 20, 50, ...; at
+// most the run's epochs), so the curves grow from left to right and a long run's first epochs stay readable.
 
 import { BLUE, YELLOW, TEXT, MUTED, FONT, percent, crispContext } from "./colors.js";
 
@@ -52,11 +53,12 @@ export class TrainCharts {
     const since = this.steps.length ? this.steps[0].x : Infinity;
     const points = this.records.filter((r) => r.epoch < since && Number.isFinite(r.loss)).map((r) => ({ x: r.epoch, loss: r.loss }))
       .concat(this.steps);
-    const top = niceCeiling(Math.max(0.1, ...points.map((p) => p.loss)));
+    const [top, step] = niceAxis(Math.max(0.1, ...points.map((p) => p.loss)));
     const last = points[points.length - 1];
-    const title = `cost (loss)${last ? `: ${last.loss.toFixed(3)}` : ""}`;
-    const ticks = [0, 0.25, 0.5, 0.75, 1].map((t) => t * top);
-    const chart = this.frame(this.lossCanvas, title, ticks, (v) => v.toFixed(top < 1 ? 2 : 1));
+    const title = [[`cost (loss)${last ? `: ${last.loss.toFixed(3)}` : ""}`, TEXT]];
+    const ticks = Array.from({ length: Math.round(top / step) + 1 }, (_, k) => k * step);
+    const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+    const chart = this.frame(this.lossCanvas, title, ticks, (v) => v.toFixed(decimals));
     if (!chart) return;
     chart.line(points.map((p) => [p.x, p.loss]), YELLOW, 1.5);
     this.lossCanvas.setAttribute("aria-label", last ? `Loss curve: ${points.length} points, the latest ${last.loss.toFixed(3)}`
@@ -71,8 +73,10 @@ export class TrainCharts {
     const ticks = [];
     for (let k = 0; k < 2 || 1 - k * step > lowest - step + 1e-9; k++) ticks.unshift(Math.max(0, 1 - k * step));
     const last = records[records.length - 1];
-    const title = last ? `accuracy: validation ${percent(last.validation_accuracy)}, training ${percent(last.train_accuracy)}`
-      : "accuracy (after each epoch)";
+    // The title is the legend: each figure in its curve's colour.
+    const title = last ? [["accuracy: ", TEXT], [`validation ${percent(last.validation_accuracy)}`, BLUE], [", ", TEXT],
+      [`training ${percent(last.train_accuracy)}`, TRAIN_GREY]]
+      : [["accuracy after each epoch: ", TEXT], ["validation", BLUE], [", ", TEXT], ["training", TRAIN_GREY]];
     const chart = this.frame(this.accuracyCanvas, title, ticks, (v) => percent(v, 0));
     if (!chart) return;
     const trained = records.filter((r) => Number.isFinite(r.train_accuracy));
@@ -80,10 +84,18 @@ export class TrainCharts {
     chart.dots(trained.map((r) => [r.epoch, r.train_accuracy]), TRAIN_GREY);
     chart.line(records.map((r) => [r.epoch, r.validation_accuracy]), BLUE, 2);
     chart.dots(records.map((r) => [r.epoch, r.validation_accuracy]), BLUE);
-    chart.legend([["validation", BLUE], ["training", TRAIN_GREY]]);
     this.accuracyCanvas.setAttribute("aria-label", last
       ? `Accuracy after epoch ${last.epoch}: validation ${percent(last.validation_accuracy, 2)}, training ${percent(last.train_accuracy, 2)}`
       : "Accuracy curve: no epoch finished yet");
+  }
+
+  /** The x axis's end: the first of 1, 2, 5, 10, 20, 50, ... past the latest point, at most the run's epochs. */
+  span() {
+    const latest = Math.max(this.steps.length ? this.steps[this.steps.length - 1].x : 0,
+      ...this.records.map((r) => r.epoch));
+    let end = 1;
+    for (let k = 0; end <= latest && end < this.epochs; k++) end = [1, 2, 5][k % 3] * 10 ** Math.floor(k / 3);
+    return Math.min(end, this.epochs);
   }
 
   /** Axes, grid and title on `canvas`, y from ticks[0] to the last tick; returns helpers to draw in data coordinates. */
@@ -91,13 +103,18 @@ export class TrainCharts {
     const yRange = [ticks[0], ticks[ticks.length - 1]];
     if (!canvas.isConnected || canvas.getBoundingClientRect().width === 0) return null;
     const [ctx, width, height] = crispContext(canvas);
-    const X = (x) => PAD.left + (x / this.epochs) * (width - PAD.left - PAD.right);
+    const span = this.span();
+    const X = (x) => PAD.left + (x / span) * (width - PAD.left - PAD.right);
     const Y = (y) => height - PAD.bottom - ((y - yRange[0]) / (yRange[1] - yRange[0] || 1)) * (height - PAD.top - PAD.bottom);
     ctx.clearRect(0, 0, width, height);
     ctx.font = `11px ${FONT}`;
-    ctx.fillStyle = TEXT;
     ctx.textAlign = "left";
-    ctx.fillText(title, PAD.left, 13);
+    let x = PAD.left;
+    for (const [text, colour] of title) { // [text, colour] pieces
+      ctx.fillStyle = colour;
+      ctx.fillText(text, x, 13);
+      x += ctx.measureText(text).width;
+    }
     ctx.strokeStyle = "rgba(255, 255, 255, 0.1)";
     ctx.fillStyle = MUTED;
     ctx.lineWidth = 1;
@@ -109,9 +126,9 @@ export class TrainCharts {
       ctx.textAlign = "right";
       ctx.fillText(yLabel(v), PAD.left - 5, Y(v) + 4);
     }
-    const every = Math.ceil(this.epochs / 10);
+    const every = Math.ceil(span / 10);
     ctx.textAlign = "center";
-    for (let e = 0; e <= this.epochs; e += every) ctx.fillText(String(e), X(e), height - 8);
+    for (let e = 0; e <= span; e += every) ctx.fillText(String(e), X(e), height - 8);
     ctx.textAlign = "right";
     ctx.fillText("epoch", PAD.left - 9, height - 8);
     return {
@@ -131,23 +148,13 @@ export class TrainCharts {
           ctx.fill();
         }
       },
-      legend(entries) {
-        ctx.textAlign = "left";
-        let x = PAD.left + 8;
-        for (const [name, colour] of entries) {
-          ctx.fillStyle = colour;
-          ctx.fillRect(x, height - PAD.bottom - 16, 12, 3);
-          ctx.fillText(name, x + 16, height - PAD.bottom - 11);
-          x += 24 + ctx.measureText(name).width;
-        }
-      },
     };
   }
 }
 
-/** 0.83 -> 1, 2.3 -> 2.5, 0.27 -> 0.3: a round top for the loss axis. */
-function niceCeiling(value) {
+/** A round top for the loss axis and its grid step: 0.83 -> [1, 0.2], 2.3 -> [2.5, 0.5], 0.27 -> [0.3, 0.1]. */
+function niceAxis(value) {
   const power = 10 ** Math.floor(Math.log10(value));
-  const step = [1, 2, 2.5, 5, 10].find((s) => s * power >= value);
-  return step * power;
+  const [top, step] = [[1, 0.2], [2, 0.5], [2.5, 0.5], [3, 1], [5, 1], [10, 2]].find(([t]) => t * power >= value);
+  return [top * power, step * power];
 }

@@ -37,6 +37,14 @@ export async function mountLab(root, hooks) {
   return panel;
 }
 
+/** A job's settings in a line: "cross-entropy, Adam, η 0.005 (cosine), 30 epochs of mini-batches of 32, ..." */
+function describeTraining(t) {
+  const optimizer = { adam: "Adam", momentum: `SGD with momentum ${t.momentum}`, sgd: "plain SGD" }[t.optimizer] ?? t.optimizer;
+  return `${t.cost.replace("_", "-")} cost, ${optimizer}, learning rate ${t.learning_rate} (${t.schedule}), ` +
+    `${t.epochs} epochs of mini-batches of ${t.batch_size}, weight decay ${t.weight_decay}, ` +
+    `shifts of up to ${t.shift_pixels} px, seed ${t.seed}`;
+}
+
 class TrainPanel {
   constructor(root, hooks) {
     this.root = root;
@@ -58,6 +66,7 @@ class TrainPanel {
     this.formHost = $("div", { class: "lab-form" });
     this.settings = $("details", { id: "lab-settings", class: "lab-settings", open: true },
       $("summary", {}, "Structure and settings"), this.formHost);
+    this.summary = $("p", { class: "lab-summary small muted", id: "lab-summary" }, "");
     this.nameInput = $("input", { id: "lab-name", type: "text", autocomplete: "off", spellcheck: "false",
       "aria-describedby": "lab-folder" });
     this.trainButton = $("button", { type: "submit", id: "lab-train", class: "lab-train" }, "Train");
@@ -65,7 +74,7 @@ class TrainPanel {
     this.message = $("p", { id: "lab-message", class: "message", role: "status", "aria-live": "polite" });
     this.setup = $("form", { class: "lab-setup", "aria-label": "What to train", novalidate: true,
       onsubmit: (event) => { event.preventDefault(); this.train(); } },
-      this.settings,
+      this.settings, this.summary,
       $("div", { class: "lab-save-row" },
         $("label", { for: "lab-name" }, "save as"), this.nameInput, this.trainButton),
       this.folderLine, this.message);
@@ -133,6 +142,13 @@ class TrainPanel {
   }
 
   /** One line under the Train button: a refusal or failure (red), or, with ok, news (plain). */
+  /** Where models go, and (while nothing runs) how a name is chosen. */
+  showFolder(active) {
+    const dir = this.lab.models_dir;
+    this.folderLine.textContent = !dir ? "This server has no models folder to save into (digitnet serve --models-dir DIR)."
+      : active ? `Models are saved into ${dir}.` : `Models are saved into ${dir}; leave the name empty for one made from the structure.`;
+  }
+
   say(text, { ok = false } = {}) {
     this.message.textContent = text;
     this.message.classList.toggle("lab-ok", ok);
@@ -153,8 +169,7 @@ class TrainPanel {
     this.formHost.addEventListener("input", () => this.suggestName());
     this.formHost.addEventListener("change", () => this.suggestName());
     this.suggestName();
-    this.folderLine.textContent = this.lab.models_dir
-      ? `Saved into ${this.lab.models_dir}; leave the name empty for one made from the structure.` : "this server has no models folder to save into (digitnet serve --models-dir DIR)";
+    this.showFolder(false);
     this.hooks.watchPredictions((prediction) => this.showGuess(prediction));
     await this.hooks.ready;
     const wanted = new URLSearchParams(window.location.hash.slice(1)).get("job");
@@ -275,6 +290,8 @@ class TrainPanel {
     this.stopButton.disabled = !active || job.state === "stopping";
     this.form.setDisabled(active);
     this.nameInput.disabled = active;
+    this.showFolder(active);
+    this.summary.textContent = `${job.layer_sizes.join("–")} ${job.activation}, ${job.output} output, ${describeTraining(job.settings)}`;
     this.trainButton.disabled = active;
     this.trainButton.textContent = active ? "Training…" : "Train again";
     if (active) this.settings.open = false;
