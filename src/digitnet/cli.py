@@ -131,7 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="turn off the page's Train panel (for a shared or classroom server)")
     serve.add_argument("--max-jobs", type=int, default=1, metavar="N",
                        help="how many networks the page may train at once (each takes a core)")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback: only this computer)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on: loopback (the default) is only this computer; any other "
+                            "address (0.0.0.0: every network) needs the token printed in the address at start")
+    serve.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                       help="another name the page may be opened by (e.g. a proxy's); others are refused, "
+                            "so a web site cannot reach the server by pointing its own name at this computer")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     serve.add_argument("--open", action="store_true", help="open the page in your web browser")
     _add_picture_commands(commands)
@@ -424,7 +429,7 @@ def command_serve(args) -> int:
     from .web.server import serve
 
     serve(args.model, host=args.host, port=args.port, open_browser=args.open, models_dir=args.models_dir,
-          training=not args.no_training, max_jobs=args.max_jobs)
+          allow_hosts=tuple(args.allow_host), training=not args.no_training, max_jobs=args.max_jobs)
     return 0
 
 

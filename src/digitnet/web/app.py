@@ -6,6 +6,7 @@ step, no CDN) talks to a small JSON API, described by FastAPI at /openapi.json a
 /docs. The package, by area:
 
     app.py                 this file: the app, the page and its static files, /docs
+    security.py            who may call: Host names, same-origin writes, framing, a token off loopback
     middleware.py          limits applied before any route (body size)
     errors.py              every mistake a 4xx with one line {"detail": "..."}
     state.py               what one app holds: models, the models folder, MNIST's test set
@@ -30,6 +31,7 @@ import asyncio
 import html
 from contextlib import asynccontextmanager
 from importlib import resources
+from collections.abc import Iterable
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException
@@ -43,22 +45,27 @@ from .middleware import MAX_BODY_BYTES, BodySizeLimit
 from .routes_jobs import job_routes
 from .routes_models import model_routes
 from .routes_predictions import prediction_routes
+from .security import LOCAL_HOSTNAMES, AccessControl
 from .state import ExplorerState
 
 MEDIA_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png"}
 # Everything the page needs comes from this server: a CDN request would break offline use.
 PAGE_SECURITY = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; "
-                                            "style-src 'self'; script-src 'self'; object-src 'none'",
+                                            "style-src 'self'; script-src 'self'; object-src 'none'; "
+                                            "frame-ancestors 'none'",
                  "X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"}
 
 
-def create_app(model_path: str | Path | None = None, models_dir: str | Path | None = None, *,
+def create_app(model_path: str | Path | None = None, models_dir: str | Path | None = None,
+               allowed_hosts: Iterable[str] = LOCAL_HOSTNAMES, token: str | None = None, *,
                training: bool = True, max_jobs: int = 1, create_models_dir: bool = False) -> FastAPI:
     """The explorer app for the model at `model_path` (default: the shipped one).
 
     models_dir: a folder whose `*.safetensors` files the page offers to switch to, and where the
     lab saves the models it trains (optional; without it the lab cannot start jobs).
+    allowed_hosts: the names a request's Host header may carry (default: loopback's names only);
+    token: when given, every request must carry it (see security.py).
     training: False turns the lab off (`--no-training`); max_jobs: jobs training at once.
     create_models_dir: models_dir may not exist yet (the user's default folder): it is made when
     the first job starts. A bad model file or folder raises DigitnetError here, before anything is served.
@@ -74,18 +81,19 @@ def create_app(model_path: str | Path | None = None, models_dir: str | Path | No
     state = ExplorerState(model, models_dir, jobs)
     static = _read_static_files()
 
-    # FastAPI's own /docs and /redoc pages load their scripts from a CDN, which fails offline:
-    # /docs is served by api_docs below instead, from the same OpenAPI description.
     @asynccontextmanager
     async def lifespan(app):
         yield
         await asyncio.to_thread(jobs.shutdown)  # each running job stops and saves its best epoch, as Ctrl-C does in `digitnet train`
 
+    # FastAPI's own /docs and /redoc pages load their scripts from a CDN, which fails offline:
+    # /docs is served by api_docs below instead, from the same OpenAPI description.
     app = FastAPI(title="digitnet explorer", version="1", docs_url=None, redoc_url=None, lifespan=lifespan,
                   description="Look inside the network of 3Blue1Brown's *But what is a neural network?*: "
                               "every weighted sum z and activation a for a drawing, every neuron's weights.")
     app.state.explorer = state
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(AccessControl, allowed_hosts=allowed_hosts, token=token)  # added last: runs first
     add_error_handlers(app)
 
     @app.get("/", include_in_schema=False)
