@@ -283,6 +283,28 @@ def test_a_wide_layer_shows_the_neurons_chosen_and_a_stop_before_an_epoch_saves_
         page.close()
 
 
+def test_a_job_that_fails_says_why_in_one_line(browser, server, models):
+    page = open_lab(browser, server)
+    refused = []
+    page.on("response", lambda response: response.status >= 400 and refused.append(response.url))
+    try:
+        choose_small_network(page, epochs=1, name="diverged")
+        page.select_option("#lab-optimizer", "sgd")
+        page.fill("#lab-learning-rate", "1000000")  # the cost becomes NaN within the first epoch
+        page.click("#lab-train")
+        page.wait_for_selector("#lab[data-state=failed]", timeout=120_000)
+        expect(page.locator("#lab-message")).to_contain_text("Training failed: training diverged at epoch 1")
+        expect(page.locator("#lab-message")).to_contain_text("try a smaller learning rate")
+        expect(page.locator("#lab-state")).to_contain_text("failed: training diverged")
+        expect(page.locator("#lab-train")).to_be_enabled()
+        expect(page.locator("#model-line")).to_contain_text("default.safetensors")  # back to the model before
+        assert not (models / "diverged.safetensors").exists()
+        assert all("model=job%3A" in url for url in refused)
+        assert [e for e in page.errors if "404" not in e] == []
+    finally:
+        page.close()
+
+
 def test_without_training_the_lab_says_so(browser, models):
     live = LiveServer(create_app(models_dir=models, training=False))
     try:
