@@ -6,7 +6,8 @@ Starts the real server (`python -m digitnet.cli serve --models-dir TMP --port P`
      280x280 canvas sent as a PNG data URL to POST /api/predict as the page does (the next one
      --throttle-ms after the answer), from sending to the whole answer read;
   2. --rounds times, interleaved so that other load on the machine falls on both alike:
-       a. `digitnet train` (a subprocess) with the lab's default settings and --epochs;
+       a. `digitnet train` (a subprocess) with the lab's default settings and --epochs, the person
+          drawing all along (on the startup model): the same drawing load as in b;
        b. the same settings as a job through POST /api/jobs, with one page watching its SSE stream
           and the person drawing (?model=job:ID, so each guess uses the current weights) all along;
      seconds per epoch come from each model's own history (train's EpochRecord.seconds in both).
@@ -91,7 +92,9 @@ def watch(url: str, job_id: str, ended: threading.Event) -> None:
     ended.set()
 
 
-def cli_epoch_seconds(settings: dict, out: Path) -> list[float]:
+def cli_epoch_seconds(client: httpx.Client, settings: dict, out: Path, throttle: float, seed: int):
+    """`digitnet train` in a process of its own while the person draws (on the startup model), so that
+    both trainings share the machine with the same drawing -> (epoch seconds, latencies)."""
     command = [sys.executable, "-m", "digitnet.cli", "train", "--quiet", "--out", str(out),
                "--layers", *map(str, settings["layers"]), "--activation", settings["activation"],
                "--output", settings["output"], "--cost", settings["cost"], "--optimizer", settings["optimizer"],
@@ -99,9 +102,12 @@ def cli_epoch_seconds(settings: dict, out: Path) -> list[float]:
                "--learning-rate", str(settings["learning_rate"]), "--momentum", str(settings["momentum"]),
                "--weight-decay", str(settings["weight_decay"]), "--shift-pixels", str(settings["shift_pixels"]),
                "--seed", str(settings["seed"])]
-    subprocess.run(command, env=environment(), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    training = subprocess.Popen(command, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    latencies = draw(client, None, lambda: training.poll() is not None, throttle, seed)
+    if training.wait() != 0:
+        raise SystemExit(f"lab_responsiveness: digitnet train failed ({training.returncode})")
     from digitnet.modelfile import load_model
-    return [record["seconds"] for record in load_model(out).metadata["history"]]
+    return [record["seconds"] for record in load_model(out).metadata["history"]], latencies
 
 
 def lab_epoch_seconds(client: httpx.Client, url: str, settings: dict, name: str, throttle: float, seed: int):
@@ -148,9 +154,12 @@ def main(argv=None) -> int:
                     client.post("/api/predict", json={"image": canvas_data_url(digit_like_strokes(random.Random(1)))})
                 stop_at = time.monotonic() + args.baseline_seconds
                 idle = draw(client, None, lambda: time.monotonic() > stop_at, throttle, seed=1)
-                cli, lab, busy = [], [], []
+                cli, lab, busy, beside_cli = [], [], [], []
                 for round_number in range(args.rounds):
-                    cli += cli_epoch_seconds(settings, Path(folder) / f"cli-{round_number}.safetensors")
+                    seconds, latencies = cli_epoch_seconds(client, settings, Path(folder) / f"cli-{round_number}.safetensors",
+                                                           throttle, seed=200 + round_number)
+                    cli += seconds
+                    beside_cli += latencies
                     seconds, latencies = lab_epoch_seconds(client, url, settings, f"lab-{round_number}", throttle,
                                                            seed=100 + round_number)
                     lab += seconds
@@ -177,6 +186,7 @@ def main(argv=None) -> int:
     print("| drawing round trip (POST /api/predict) | drawings | p50 ms | p95 ms | p99 ms | max ms |")
     print("|---|---:|---:|---:|---:|---:|")
     print(f"| no job running | {len(idle)} | {summary(idle)} |")
+    print(f"| `digitnet train` running beside the server (no job) | {len(beside_cli)} | {summary(beside_cli)} |")
     print(f"| one job training, a page watching its stream, guesses by job:ID | {len(busy)} | {summary(busy)} |")
     print()
     print("| trainer | epochs | median s per epoch | mean s per epoch |")

@@ -406,3 +406,12 @@ def test_any_request_body_is_a_job_or_one_line_naming_the_problem(body):
         assert "\n" not in str(error) and str(error).startswith("training settings:")
     else:
         assert isinstance(settings, TrainingSettings) and len(layer_sizes) <= 6
+
+
+def test_another_site_cannot_start_or_stop_training(http):
+    # A page elsewhere could make the user's browser POST here; the explorer's origin check covers the lab.
+    for path in ("/api/jobs", "/api/jobs/1/stop"):
+        refused = http.post(path, json=TINY, headers={"Origin": "http://elsewhere.example"})
+        assert refused.status_code == 403 and "\n" not in refused.json()["detail"]
+    assert all(job["name"] != "lab-8-sigmoid.safetensors" or job["state"] != "starting"
+               for job in http.get("/api/jobs").json()["jobs"])
