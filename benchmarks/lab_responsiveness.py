@@ -38,7 +38,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load_test import SOURCE, canvas_data_url, digit_like_strokes, free_port, growing_canvases, percentile
+from drawing import digit_like_strokes  # benchmarks/drawing.py, as load_test uses
+from load_test import SOURCE, canvas_data_url, free_port, growing_canvases, percentile
 
 P99_TARGET_MS = 50
 SLOWDOWN_TARGET = 0.15
