@@ -51,7 +51,6 @@ class TrainPanel {
     this.hooks = hooks;
     this.job = null; // the Job watched (docs/lab-api.md), kept up to date by its stream
     this.source = null; // its EventSource
-    // name: the job:ID the views were last brought to (null: none yet)
     this.follower = new Follower(hooks, {
       onLeft: () => {
         this.followBox.checked = false;
