@@ -225,10 +225,13 @@ def test_pause_resume_stop_and_a_second_tab_sees_the_job(browser, server, models
         page.wait_for_selector("#lab[data-state=paused]")
         expect(page.locator("#lab-pause")).to_have_text("Resume")
         phone.wait_for_selector("#lab[data-state=paused]")  # the other tab is told too
-        before = server.json(f"/api/jobs/{job_id}")["progress"]["images_done"]
         page.reload()  # a reload shows the job as it is: paused, with its curves so far
         page.wait_for_selector(f"#lab[data-job='{job_id}'][data-state=paused]")
         assert page.evaluate(COLOUR_COUNT, ["lab-accuracy", list(BLUE)]) > 10
+        before = server.json(f"/api/jobs/{job_id}")["progress"]["images_done"]  # (a report sent as it paused has landed)
+        third = open_lab(browser, server)  # the time a third tab takes to show the job, the worker stands still
+        third.wait_for_selector(f"#lab[data-job='{job_id}'][data-state=paused]")
+        third.close()
         assert server.json(f"/api/jobs/{job_id}")["progress"]["images_done"] == before
 
         page.click("#lab-pause")  # now "Resume"
