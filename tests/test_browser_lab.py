@@ -98,6 +98,14 @@ def test_the_form_starts_at_digitnet_trains_defaults_and_every_control_has_a_lab
         expect(page.locator("#lab-momentum")).to_be_visible()
         page.select_option("#lab-hidden-count", "4")
         assert page.locator("#lab-sizes input").count() == 4
+        page.fill("#lab-size-1", "1024")
+        page.fill("#lab-size-2", "1024")  # 784-1024-1024-16-16-10: 1.87 million, still within the limit
+        expect(page.locator("#lab-structure")).not_to_have_class("lab-structure small over")
+        page.fill("#lab-size-3", "1024")
+        expect(page.locator("#lab-structure")).to_contain_text("over the lab’s limit of 2,000,000")
+        page.click("#lab-train")  # the server says so too, in one line
+        expect(page.locator("#lab-message")).to_contain_text("2,919,610 weights and biases is over the lab's limit")
+        page.click("button.lab-preset:text(\"the video's network\")")
         # Every control of the lab is labelled and reachable with the keyboard.
         unlabelled = page.evaluate("""() => [...document.querySelectorAll('#lab input, #lab select, #lab button')]
             .filter((c) => !(c.labels && c.labels.length) && !c.getAttribute('aria-label') && !c.textContent.trim())

@@ -141,8 +141,12 @@ export class LabForm {
     const sizes = this.layerSizes();
     let parameters = 0;
     for (let l = 1; l < sizes.length; l++) parameters += sizes[l] * sizes[l - 1] + sizes[l];
+    const limit = this.lab.limits.parameters;
+    const over = Number.isFinite(parameters) && parameters > limit;
     this.structureLine.textContent = `${sizes.join(" → ")}` +
-      (Number.isFinite(parameters) ? ` · ${parameters.toLocaleString("en-US")} weights and biases` : "");
+      (Number.isFinite(parameters) ? ` · ${parameters.toLocaleString("en-US")} weights and biases` : "") +
+      (over ? `: over the lab’s limit of ${limit.toLocaleString("en-US")}` : "");
+    this.structureLine.classList.toggle("over", over);
     // The pictures show every first-layer neuron up to the limit; a wider layer shows a chosen few.
     this.neuronsRow.hidden = !(sizes.length > 2 && sizes[1] > this.lab.limits.snapshot_neurons);
   }
