@@ -179,11 +179,15 @@ class JobRegistry:
                                          f"job {running[0].id} is running: stop it or wait")
             name = self._check_name(request.name) if request.name is not None else self._suggest_name(request)
             spec = JobSpec(layer_sizes, request.activation, request.output, settings, self.models_dir / name, neurons)
-            job = Job(str(self._next_id), spec, started_from)
+            try:
+                job = Job(str(self._next_id), spec, started_from)
+                job.training.start()
+            except OSError as error:  # no processes or file descriptors left: refuse, and count no job
+                raise HTTPException(503, f"cannot start a training process ({error.strerror or error}); "
+                                         "try again later") from None
             self._next_id += 1
             self._jobs[job.id] = job
             self._forget_old_jobs()
-        job.training.start()
         threading.Thread(target=self._read, args=(job,), name=f"digitnet-job-{job.id}", daemon=True).start()
         return job
 
