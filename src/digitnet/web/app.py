@@ -9,7 +9,7 @@ step, no CDN) talks to a small JSON API, described by FastAPI at /openapi.json a
     security.py            who may call: Host names, same-origin writes, framing, a token off loopback
     middleware.py          limits applied before any route (body size)
     errors.py              every mistake a 4xx with one line {"detail": "..."}
-    state.py               what one app holds: models, the models folder, MNIST's test set
+    state.py               what one app holds: models, the models folder, MNIST's test set, the lab's jobs
     routes_models.py       /api/model, /api/model/select, /api/neuron, /api/layer, /api/examples
     routes_predictions.py  /api/predict: a drawing through the network
     routes_jobs.py         the lab: /api/lab, /api/jobs (start, watch by SSE, pause, resume, stop, compare)
