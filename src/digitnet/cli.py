@@ -124,7 +124,14 @@ def build_parser() -> argparse.ArgumentParser:
                     "outputs. Click a neuron for its weights, bias, weighted sum and activation; open the "
                     "matrix view for W a + b with the real numbers. Everything is served locally, offline.")
     serve.add_argument("--model", metavar="FILE", help="model file (default: the shipped one)")
-    serve.add_argument("--models-dir", metavar="DIR", help="folder of .safetensors models to switch between in the page")
+    serve.add_argument("--models-dir", metavar="DIR",
+                       help="folder of .safetensors models to switch between in the page, where the page's Train "
+                            "panel saves what it trains (default: $XDG_DATA_HOME/digitnet/models, i.e. "
+                            "~/.local/share/digitnet/models, made when first needed)")
+    serve.add_argument("--no-training", action="store_true",
+                       help="turn off the page's Train panel (for a shared or classroom server)")
+    serve.add_argument("--max-jobs", type=int, default=1, metavar="N",
+                       help="how many networks the page may train at once (each takes a core)")
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on: loopback (the default) is only this computer; any other "
                             "address (0.0.0.0: every network) needs the token printed in the address at start")
@@ -424,7 +431,7 @@ def command_serve(args) -> int:
     from .web.server import serve
 
     serve(args.model, host=args.host, port=args.port, open_browser=args.open, models_dir=args.models_dir,
-          allow_hosts=tuple(args.allow_host))
+          allow_hosts=tuple(args.allow_host), training=not args.no_training, max_jobs=args.max_jobs)
     return 0
 
 

@@ -9,11 +9,17 @@ step, no CDN) talks to a small JSON API, described by FastAPI at /openapi.json a
     security.py            who may call: Host names, same-origin writes, framing, a token off loopback
     middleware.py          limits applied before any route (body size)
     errors.py              every mistake a 4xx with one line {"detail": "..."}
-    state.py               what one app holds: models, the models folder, MNIST's test set
+    state.py               what one app holds: models, the models folder, MNIST's test set, the lab's jobs
     routes_models.py       /api/model, /api/model/select, /api/neuron, /api/layer, /api/examples
     routes_predictions.py  /api/predict: a drawing through the network
+    routes_jobs.py         the lab: /api/lab, /api/jobs (start, watch by SSE, pause, resume, stop, compare)
+    jobs.py                the lab's job registry: ids, states, limits, the streams watching each job
+    schemas_jobs.py        what starting a job takes (JobRequest), the presets
     formatting.py          numbers and squish names as the page receives them
     server.py              `serve`: uvicorn, the address printed once it listens
+
+The training itself runs in the library (digitnet.training_job: `train` in a worker process);
+docs/lab-api.md is the lab's API contract.
 
 Every user mistake (a blank drawing, a bad file, a wrong shape, NaN, a body over 2 MB, ...) is a 4xx
 with one line `{"detail": "..."}`; the server keeps serving.
@@ -21,7 +27,9 @@ with one line `{"detail": "..."}`; the server keeps serving.
 
 from __future__ import annotations
 
+import asyncio
 import html
+from contextlib import asynccontextmanager
 from importlib import resources
 from collections.abc import Iterable
 from pathlib import Path
@@ -32,7 +40,9 @@ from fastapi.responses import Response
 from ..errors import DigitnetError
 from ..modelfile import default_model_path, load_model
 from .errors import add_error_handlers
+from .jobs import JobRegistry
 from .middleware import MAX_BODY_BYTES, BodySizeLimit
+from .routes_jobs import job_routes
 from .routes_models import model_routes
 from .routes_predictions import prediction_routes
 from .security import LOCAL_HOSTNAMES, AccessControl
@@ -48,25 +58,37 @@ PAGE_SECURITY = {"Content-Security-Policy": "default-src 'self'; img-src 'self' 
 
 
 def create_app(model_path: str | Path | None = None, models_dir: str | Path | None = None,
-               allowed_hosts: Iterable[str] = LOCAL_HOSTNAMES, token: str | None = None) -> FastAPI:
+               allowed_hosts: Iterable[str] = LOCAL_HOSTNAMES, token: str | None = None, *,
+               training: bool = True, max_jobs: int = 1, create_models_dir: bool = False) -> FastAPI:
     """The explorer app for the model at `model_path` (default: the shipped one).
 
-    models_dir: a folder whose `*.safetensors` files the page offers to switch to (optional).
+    models_dir: a folder whose `*.safetensors` files the page offers to switch to, and where the
+    lab saves the models it trains (optional; without it the lab cannot start jobs).
     allowed_hosts: the names a request's Host header may carry (default: loopback's names only);
     token: when given, every request must carry it (see security.py).
-    A bad model file or folder raises DigitnetError here, before anything is served.
+    training: False turns the lab off (`--no-training`); max_jobs: jobs training at once.
+    create_models_dir: models_dir may not exist yet (the user's default folder): it is made when
+    the first job starts. A bad model file or folder raises DigitnetError here, before anything is served.
     """
     model = load_model(model_path if model_path is not None else default_model_path())
     if models_dir is not None:
         models_dir = Path(models_dir)
-        if not models_dir.is_dir():
+        if not models_dir.is_dir() and not (create_models_dir and not models_dir.exists()):
             raise DigitnetError(f"{models_dir}: not a folder (give --models-dir a folder of .safetensors files)")
-    state = ExplorerState(model, models_dir)
+    if max_jobs < 1:
+        raise DigitnetError(f"--max-jobs {max_jobs}: allow at least 1 job (or turn training off with --no-training)")
+    jobs = JobRegistry(models_dir, enabled=training, max_jobs=max_jobs)
+    state = ExplorerState(model, models_dir, jobs)
     static = _read_static_files()
+
+    @asynccontextmanager
+    async def lifespan(app):
+        yield
+        await asyncio.to_thread(jobs.shutdown)  # each running job stops and saves its best epoch, as Ctrl-C does in `digitnet train`
 
     # FastAPI's own /docs and /redoc pages load their scripts from a CDN, which fails offline:
     # /docs is served by api_docs below instead, from the same OpenAPI description.
-    app = FastAPI(title="digitnet explorer", version="1", docs_url=None, redoc_url=None,
+    app = FastAPI(title="digitnet explorer", version="1", docs_url=None, redoc_url=None, lifespan=lifespan,
                   description="Look inside the network of 3Blue1Brown's *But what is a neural network?*: "
                               "every weighted sum z and activation a for a drawing, every neuron's weights.")
     app.state.explorer = state
@@ -91,6 +113,7 @@ def create_app(model_path: str | Path | None = None, models_dir: str | Path | No
 
     app.include_router(model_routes(state))
     app.include_router(prediction_routes(state))
+    app.include_router(job_routes(state, jobs))
 
     return app
 

@@ -15,6 +15,10 @@ UNREADABLE_JSON = {UnicodeDecodeError: "it is not UTF-8 text", RecursionError: "
                    ValueError: "a number in it has too many digits"}
 
 
+# What a body should look like, by route, for "the body must be a JSON object, e.g. ...".
+BODY_EXAMPLES = {"/api/jobs": '{"layers": [16, 16], "epochs": 30}', None: '{"pixels": [784 numbers in 0..1]}'}
+
+
 def add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DigitnetError)
     async def user_mistake(request: Request, error: DigitnetError):
@@ -22,7 +26,8 @@ def add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError):
-        return JSONResponse({"detail": _describe_validation(error.errors())}, status_code=422)
+        example = BODY_EXAMPLES.get(request.url.path, BODY_EXAMPLES[None])
+        return JSONResponse({"detail": _describe_validation(error.errors(), example)}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException):
@@ -32,7 +37,7 @@ def add_error_handlers(app: FastAPI) -> None:
         return await http_exception_handler(request, error)
 
 
-def _describe_validation(errors) -> str:
+def _describe_validation(errors, example: str) -> str:
     """Pydantic's error list -> one line: where each problem is and what was wrong (first three)."""
     lines = []
     for error in errors[:3]:
@@ -41,7 +46,7 @@ def _describe_validation(errors) -> str:
         if error.get("type") == "json_invalid":
             lines.append(f"the body is not valid JSON ({error.get('ctx', {}).get('error', 'parse error')})")
         elif not where:
-            lines.append('the body must be a JSON object, e.g. {"pixels": [784 numbers in 0..1]}')
+            lines.append(f"the body must be a JSON object, e.g. {example}")
         elif error.get("type") == "missing":
             lines.append(f"{where}: missing")
         else:

@@ -8,6 +8,7 @@ and beyond MAX_CONNECTIONS at once new requests get 503 instead of memory.
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -60,13 +61,24 @@ class GuardedH11Protocol(H11Protocol):
             self.transport.close()
 
 
+def default_models_dir() -> Path:
+    """Where the lab saves models without --models-dir: the user's data folder (XDG),
+    $XDG_DATA_HOME/digitnet/models, by default ~/.local/share/digitnet/models."""
+    data_home = os.environ.get("XDG_DATA_HOME") or ""
+    base = Path(data_home) if os.path.isabs(data_home) else Path.home() / ".local" / "share"
+    return base / "digitnet" / "models"
+
+
 def serve(model_path: str | Path | None = None, host: str = "127.0.0.1", port: int = 8000,
           open_browser: bool = False, models_dir: str | Path | None = None,
-          allow_hosts: tuple[str, ...] = (), token: str | None = None) -> None:
+          allow_hosts: tuple[str, ...] = (), token: str | None = None, training: bool = True,
+          max_jobs: int = 1) -> None:
     """Run the explorer with uvicorn until Ctrl-C.
 
-    Once it listens, prints its address (and opens it in a browser if `open_browser`). A bad model
-    or models folder, or a port it cannot listen on, raises DigitnetError.
+    Without `models_dir`, the user's default folder (`default_models_dir()`, made when the first job
+    starts) holds the models trained in the page. Once it listens, prints its address (and opens it
+    in a browser if `open_browser`). A bad model or models folder, or a port it cannot listen on,
+    raises DigitnetError.
     allow_hosts: more names the server may be reached by (besides loopback's and `host`).
     token: required of every request when `host` is not loopback (made up when not given); printed
     in the address.
@@ -82,12 +94,25 @@ def serve(model_path: str | Path | None = None, host: str = "127.0.0.1", port: i
         token = None
     elif token is None:
         token = new_token()
-    app = create_app(model_path, models_dir, allowed_hosts=allowed, token=token)
+    app = create_app(model_path, models_dir if models_dir is not None else default_models_dir(),
+                     allowed_hosts=allowed, token=token, training=training, max_jobs=max_jobs,
+                     create_models_dir=models_dir is None)
     shown_host = {"0.0.0.0": socket.gethostname(), "::": socket.gethostname()}.get(
         host, f"[{host}]" if ":" in host else host)
     url = f"http://{shown_host}:{port}/" + (f"?token={token}" if token else "")
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", http=GuardedH11Protocol,
-                                           timeout_keep_alive=KEEP_ALIVE, limit_concurrency=MAX_CONNECTIONS))
+    jobs = app.state.explorer.jobs
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig, frame):
+            # An open page keeps its job's event stream open, and uvicorn waits for open responses
+            # before it shuts down: end the streams first. The app's shutdown then stops the jobs
+            # (each saves its best epoch). The 2 s are a bound, should a stream not end.
+            jobs.end_streams()
+            super().handle_exit(sig, frame)
+
+    server = Server(uvicorn.Config(app, host=host, port=port, log_level="warning", http=GuardedH11Protocol,
+                                   timeout_keep_alive=KEEP_ALIVE, limit_concurrency=MAX_CONNECTIONS,
+                                   timeout_graceful_shutdown=2))
     if token:
         print(f"digitnet explorer: serving beyond this computer on {host}: anyone on the network who has the "
               "address below (with its token) can use it", flush=True)

@@ -1,5 +1,6 @@
 """What one explorer app holds: the model it started with, the models folder and the files of it
-loaded lately, MNIST's test set (loaded once). No global state: `create_app` makes one of these."""
+loaded lately, MNIST's test set (loaded once), the lab's training jobs. No global state:
+`create_app` makes one of these."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from collections import OrderedDict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from fastapi import HTTPException, Query
@@ -15,13 +17,17 @@ from fastapi import HTTPException, Query
 from ..errors import DigitnetError
 from ..modelfile import Model, load_model
 
+if TYPE_CHECKING:
+    from .jobs import JobRegistry
+
 # A file name of the folder: no path separators, no hidden files, the model suffix.
 MODEL_FILE_NAME = re.compile(r"[^/\\\x00.][^/\\\x00]{0,250}\.safetensors")
 MAX_LOADED_MODELS = 4  # files of the models folder kept in memory at once (the startup model is always kept)
 # Every call but select takes ?model=NAME: each open page names the model it shows, so one page
 # switching models never changes what another page sees.
 MODEL_QUERY = Query(None, min_length=1, max_length=255,
-                    description="a *.safetensors file of the models folder; default: the model the server started with")
+                    description="a *.safetensors file of the models folder, or job:ID for a training job's "
+                                "current weights; default: the model the server started with")
 
 
 class ExplorerState:
@@ -29,9 +35,10 @@ class ExplorerState:
     lately, MNIST's test set (loaded once). Nothing here changes what a request for a given model
     sees: pages name their model on every call (see the module docstring)."""
 
-    def __init__(self, model: Model, models_dir: Path | None):
+    def __init__(self, model: Model, models_dir: Path | None, jobs: JobRegistry | None = None):
         self.startup_model = model
-        self.models_dir = models_dir
+        self.models_dir = models_dir  # may not exist yet: the user's default folder is made on first save
+        self.jobs = jobs
         self._test_set: tuple[np.ndarray, np.ndarray] | None = None
         self._dataset_lock = threading.Lock()
         # file name -> ((mtime, size) when read, model, its test guesses or None), most recently used last
@@ -73,12 +80,16 @@ class ExplorerState:
             return False
 
     def model(self, name: str | None) -> Model:
-        """The model a request names: a file of the models folder, or None for the startup model.
+        """The model a request names: a file of the models folder, `job:ID` (a training job's
+        current weights, or the file it saved), or None for the startup model.
         A file is read again when it changed on disk (a model retrained under the same name).
         Raises HTTPException 409/404 for a name the folder does not have, DigitnetError (422) for a
         file that is not a valid model."""
         if name is None:
             return self.startup_model
+        if name.startswith("job:") and self.jobs is not None:
+            model = self.jobs.model(name[len("job:"):])
+            return model if isinstance(model, Model) else self.model(model)  # a str: the file it saved
         if self.models_dir is None:
             raise HTTPException(409, "this server was started without a models folder (digitnet serve --models-dir DIR)")
         if not self._inside_folder(name):  # checked directly: listing a big folder on every call would be slow

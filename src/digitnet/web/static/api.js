@@ -7,7 +7,7 @@ export class ApiError extends Error {
   }
 }
 
-async function call(path, { method = "GET", body } = {}) {
+export async function call(path, { method = "GET", body } = {}) {
   let response;
   try {
     response = await fetch(path, {

@@ -8,6 +8,7 @@ import { Inspector } from "./inspector.js";
 import { MatrixView } from "./matrix.js";
 import { ExampleStrip, renderModelFacts } from "./panels.js";
 import { grayRgb, paintCells } from "./colors.js";
+import { mountLab } from "./train-panel.js";
 
 const THROTTLE_MS = 70; // while drawing, ask the server at most this often
 const EXAMPLE_COUNT = 24;
@@ -36,6 +37,7 @@ const network = new NetworkView($("net-wrap"), $("net"), $("neurons"), { onSelec
 const inspector = new Inspector($("inspector"), { onSelect: select });
 const matrix = new MatrixView($("matrix"), $("matrix-readout"), { onSelect: select });
 const strip = new ExampleStrip($("examples"), { onPick: pickExample });
+const lab = { onPrediction: () => {} }; // the lab's mirror of the guess (train-panel.js)
 
 // ---- predictions ------------------------------------------------------------------------------------
 
@@ -56,6 +58,7 @@ async function predict(input, source) {
 
 function show(prediction, source) {
   state.prediction = prediction;
+  lab.onPrediction(prediction);
   message("");
   network.setPrediction(prediction);
   inspector.setPrediction(prediction);
@@ -253,6 +256,49 @@ document.addEventListener("keydown", (event) => {
   }
 });
 
+// ---- the lab: the same views on a network while it learns ----------------------------------------
+
+/**
+ * Show `name` ("job:ID", a training job's current weights) in every view, or, when it is shown already,
+ * bring the views up to its weights of now: the guess for the same input always; with `weights` the
+ * network, the open neuron and the matrix too (a whole layer's numbers: the lab asks for them less
+ * often for big networks); with `facts` the model panel (its history, after an epoch).
+ */
+async function followModel(name, { weights = true, facts = false } = {}) {
+  if (api.modelName !== name) {
+    api.useModel(name);
+    const info = await api.model();
+    await loadModel(info);
+    const option = new Option(`${info.name} (learning)`, info.name, true, true);
+    option.disabled = true; // not a file of the folder until it is saved
+    if (!info.models?.includes(info.name)) $("model-select").append(option);
+    return;
+  }
+  if (facts) {
+    const info = await api.model();
+    if (api.modelName !== name) return; // the page has moved on meanwhile
+    state.info = info;
+    renderModelFacts($("model-facts"), $("history"), info);
+  }
+  if (weights) {
+    const layers = await Promise.all(state.info.layer_sizes.slice(1).map((_, l) => api.layer(l + 1)));
+    if (api.modelName !== name) return;
+    state.layers = layers;
+    network.weights = layers.map((layer) => Float32Array.from(layer.weights.flat())); // keeps the neuron buttons and focus
+    matrix.setLayer(layers[+$("matrix-layer").value - 1], state.names);
+    if (state.selected) await select(state.selected, { scroll: false });
+  }
+  if (state.input) await predict(state.input, guess.dataset.source || "drawing");
+  else network.draw();
+}
+
+/** A file the lab has just saved into the models folder: list it in the menu, and (with show) show it. */
+async function showSavedModel(name, { show = true } = {}) {
+  state.info = { ...state.info, models: (await api.startupModel()).models };
+  if (show) await switchModel(name);
+  else renderModelChoice(state.info);
+}
+
 async function start() {
   paintSeen(null);
   try {
@@ -279,4 +325,12 @@ async function start() {
   document.body.dataset.ready = "true";
 }
 
-start();
+const started = start();
+mountLab($("lab"), {
+  ready: started,
+  shownModel: () => api.modelName, // null: the model the server started with
+  follow: followModel,
+  show: (name) => switchModel(name ?? state.startupName),
+  showSaved: showSavedModel,
+  watchPredictions: (listener) => (lab.onPrediction = listener), // listener(prediction or null) on each new guess
+});
