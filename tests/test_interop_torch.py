@@ -214,7 +214,7 @@ def test_the_explorer_opens_an_imported_model(tmp_path):
     torch.save(module.state_dict(), tmp_path / "tanh.pt")
     assert run_cli("import", tmp_path / "tanh.pt", "--activation", "tanh", "--output", "logits",
                    "--to", tmp_path / "tanh.safetensors").returncode == 0
-    client = TestClient(create_app(tmp_path / "tanh.safetensors"))
+    client = TestClient(create_app(tmp_path / "tanh.safetensors"), base_url="http://127.0.0.1")  # a loopback name
     image = mnist().test_images[0]
     answer = client.post("/api/predict", json={"pixels": image.tolist()})
     assert answer.status_code == 200, answer.text

@@ -132,7 +132,7 @@ class DigitnetClassifier(base.ClassifierMixin, base.BaseEstimator):
             raise ValueError(f"hidden_layer_sizes {self.hidden_layer_sizes!r}: each layer needs a whole number >= 1 of neurons")
         self._rng = np.random.default_rng(self.random_state)
         self.network_ = Network((self.n_features_in_, *hidden, len(self.classes_)), self.activation, self.output,
-                                seed=self._rng, dtype=np.float64)
+                                seed=int(self._rng.integers(2**32)), dtype=np.float64)
         self._workspace = Workspace(self.network_, self.cost)
         self._optimizer = make_optimizer(self.optimizer, [self._workspace.parameters], self.learning_rate,
                                          self.momentum)
