@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .cli_sweep import add_sweep_command, command_sweep
 from .errors import DigitnetError
 
 DEFAULT_OUT = "model.safetensors"
@@ -128,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     serve.add_argument("--open", action="store_true", help="open the page in your web browser")
     _add_picture_commands(commands)
+    add_sweep_command(commands)
     return parser
 
 
@@ -422,7 +424,7 @@ def command_serve(args) -> int:
 
 COMMANDS = {"train": command_train, "evaluate": command_evaluate, "predict": command_predict, "info": command_info,
             "serve": command_serve, "plot": command_plot, "dream": command_dream, "explain": command_explain,
-            "compare": command_compare}
+            "compare": command_compare, "sweep": command_sweep}
 
 
 def main(argv=None) -> int:
