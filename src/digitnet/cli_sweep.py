@@ -52,6 +52,8 @@ def add_sweep_command(commands) -> None:
                        help="the SQLite results database (made if missing; resumed if it exists)")
     sweep.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                        help="run on the Dask cluster of this scheduler instead of local processes")
+    sweep.add_argument("--connect-timeout", type=float, default=10, metavar="SECONDS",
+                       help="how long to wait for the scheduler to answer (default: 10)")
     sweep.add_argument("--jobs", type=int, default=2,
                        help="local processes training at once (default: 2, one per core)")
     sweep.add_argument("--out", metavar="DIR",
@@ -81,7 +83,7 @@ def _sweep(args) -> int:
         check_jobs(args.jobs)
     with open_results(args.db) as database:
         if args.scheduler is not None:
-            client = connect(args.scheduler)
+            client = connect(args.scheduler, args.connect_timeout)
         try:
             bar = None
 

@@ -60,7 +60,7 @@ def run_on_cluster(runs: Sequence[Run], client, keep_network: bool = False) -> I
                                pure=False, priority=len(runs) - index)
         futures[future] = index
     try:
-        for future in as_completed(futures):
+        for future in as_completed(futures, loop=client.loop):
             try:
                 result = future.result()
             except KilledWorker:

@@ -119,11 +119,11 @@ class ResultsDatabase:
             if version != SCHEMA_VERSION:
                 self._fail(f"is a sweep database of schema version {version}; this digitnet reads version "
                            f"{SCHEMA_VERSION}")
-            c.execute("PRAGMA journal_mode = WAL")
             columns = [row[1] for row in c.execute("PRAGMA table_info(runs)")]
             if tuple(columns) != COLUMNS:
                 self._fail("its runs table does not have the columns digitnet writes; the file was changed "
                            "by something else")
+            c.execute("PRAGMA journal_mode = WAL")  # only once the file is known to be ours
         except sqlite3.DatabaseError as error:
             self._fail(f"not a readable SQLite database ({error}); give another --db file")
 

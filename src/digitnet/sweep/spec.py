@@ -12,6 +12,8 @@
     hidden_layers = [[], [16], [16, 16], [100]]
     activation = ["sigmoid", "relu"]
     epochs = 3
+    # structures = [{hidden_layers = [16, 16]}, {hidden_layers = [300, 100], activation = "relu"}]
+    #                                 # whole structures, each with its own squish, instead of the two above
 
     # [random]                          # ... or `samples` random draws from these
     # samples = 20
@@ -40,7 +42,8 @@ from ..errors import DigitnetError
 from ..training import TrainingSettings
 from .runs import SHIPPED_TRAINING_IMAGES, DataChoice, Run, Structure
 
-STRUCTURE_KEYS = ("hidden_layers", "depth", "width", "activation", "output")
+STRUCTURE_KEYS = ("structures", "hidden_layers", "depth", "width", "activation", "output")
+STRUCTURE_TABLE_KEYS = ("name", "hidden_layers", "activation", "output")
 SETTING_KEYS = tuple(f.name for f in fields(TrainingSettings) if f.name != "seed")
 SWEPT_KEYS = STRUCTURE_KEYS + SETTING_KEYS
 TOP_KEYS = ("name", "seeds", "save_models", "data", "grid", "random")
@@ -200,8 +203,28 @@ def _grid_points(table, fail) -> list[dict]:
                 seen.add(tuple(layers))
                 structures.append(layers)
         axes["hidden_layers"] = structures
+    if "structures" in axes:
+        axes["structures"] = _structure_tables(axes["structures"], axes, fail, "[grid]")
     names = list(axes)
-    return [dict(zip(names, combination)) for combination in itertools.product(*axes.values())]
+    points = [dict(zip(names, combination)) for combination in itertools.product(*axes.values())]
+    for point in points:
+        point.update(point.pop("structures", {}))
+    return points
+
+
+def _structure_tables(tables, axes, fail, where) -> list[dict]:
+    """`structures = [{hidden_layers = [16, 16], activation = "relu"}, ...]`: whole structures to try,
+    each with its own squish (and optionally a name for tables), as `digitnet compare`'s five."""
+    clash = [key for key in ("hidden_layers", "depth", "width", "activation", "output") if key in axes]
+    if clash:
+        fail(f"{where} give structures, or {clash[0]}, not both")
+    for table in tables:
+        _check_keys(table, STRUCTURE_TABLE_KEYS, f"{where} structures", fail)
+        if "hidden_layers" not in table:
+            fail(f"{where} each of structures needs hidden_layers, like [16, 16] or [] for none")
+        if "name" in table and not isinstance(table["name"], str):
+            fail(f"{where} a structure's name must be a string")
+    return tables
 
 
 def _whole(value, key, fail, where):
@@ -223,6 +246,9 @@ def _random_points(table, fail) -> list[dict]:
     if ("depth" in table) != ("width" in table):
         fail("[random] depth and width go together")
     draws = {}
+    if "structures" in table:
+        draws["structures"] = ("choice", _structure_tables(_choices("structures", table.pop("structures"), fail,
+                                                                    "[random]"), table, fail, "[random]"))
     for key, value in table.items():
         if isinstance(value, dict):
             draws[key] = _range(key, value, fail)
@@ -236,6 +262,7 @@ def _random_points(table, fail) -> list[dict]:
             if key in ("depth", "width"):
                 continue
             point[key] = _draw(rng, draw)
+        point.update(point.pop("structures", {}))
         if "depth" in draws:
             depth = _draw(rng, draws["depth"])
             _whole(depth, "depth", fail, "[random]")
@@ -301,6 +328,8 @@ def _point_to_run(point: dict, fail) -> tuple[Structure, TrainingSettings]:
     activation, output = point.get("activation", "sigmoid"), point.get("output", "softmax")
     try:
         structure = Structure.named(tuple(hidden), activation, output)
+        if "name" in point:
+            structure = replace(structure, name=point["name"])
         return structure, TrainingSettings(**settings)
     except DigitnetError as error:
         fail(str(error))
