@@ -3,7 +3,6 @@ loopback, started here; the same rows as a local run, and a worker killed mid-sw
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,66 +13,16 @@ import pytest
 distributed = pytest.importorskip("distributed")
 
 from digitnet.sweep import open_results, parse_spec, run_sweep  # noqa: E402
-from digitnet.sweep.cluster import connect  # noqa: E402
+from digitnet.sweep.launch import LoopbackCluster, free_port  # noqa: E402
 
-SOURCE = str(Path(__file__).resolve().parents[1] / "src")
 COMPARED = ("key", "layer_sizes", "activation", "seed", "parameter_count", "test_accuracy", "validation_accuracy",
             "best_epoch", "validation_curve", "data_checksum", "train_images")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def dask_command(*args):
-    """`dask scheduler ...` / `dask worker ...` as a user types them, with this checkout's digitnet."""
-    return [sys.executable, "-m", "dask", *args]
-
-
-class Cluster:
-    def __init__(self, workers: int):
-        port = free_port()
-        self.address = f"tcp://127.0.0.1:{port}"
-        env = {**os.environ, "PYTHONPATH": SOURCE + os.pathsep + os.environ.get("PYTHONPATH", ""),
-               "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
-        quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        self.scheduler = subprocess.Popen(dask_command("scheduler", "--host", "127.0.0.1", "--port", str(port),
-                                                       "--no-dashboard"), **quiet)
-        # --no-nanny: the worker is the process itself, so killing it kills the worker (a nanny would restart it).
-        self.workers = [subprocess.Popen(dask_command("worker", self.address, "--nthreads", "1", "--no-nanny",
-                                                      "--no-dashboard", "--host", "127.0.0.1"), **quiet)
-                        for _ in range(workers)]
-        self.client = None
-        deadline = time.monotonic() + 60
-        while self.client is None:
-            try:
-                self.client = connect(self.address, 5)
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        self.client.wait_for_workers(workers, timeout=60)
-
-    def close(self):
-        if self.client is not None:
-            self.client.close()
-        for process in [*self.workers, self.scheduler]:
-            if process.poll() is None:
-                process.terminate()
-        for process in [*self.workers, self.scheduler]:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-
 @pytest.fixture
 def cluster():
-    cluster = Cluster(workers=2)
-    yield cluster
-    cluster.close()
+    with LoopbackCluster(workers=2) as cluster:  # Dask's own commands, as separate processes
+        yield cluster
 
 
 def tiny_spec(**grid):

@@ -138,6 +138,8 @@ def plot_best_curves(points: list[Point], path, count: int = 5) -> Path:
     ax.set(xlabel="epoch", ylabel="validation accuracy (%)",
            title=f"Validation accuracy while learning: the best {min(count, len(points))} points "
                  "(line: mean over seeds; band: lowest to highest seed)")
+    longest = max(len(curve) for p in points[:count] for curve in p.validation_curves)
+    ax.set_xlim(0.5, longest + 0.5)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     ax.spines[["top", "right"]].set_visible(False)
