@@ -116,3 +116,11 @@ def test_two_sweeps_at_once_on_one_database_land_every_run_once(tmp_path):
 def parse_spec_file(path):
     from digitnet.sweep import load_spec
     return load_spec(path)
+
+
+def test_a_missing_data_folder_fails_before_any_training(tmp_path):
+    spec = parse_spec({"data": {"folder": str(tmp_path / "nowhere")}, "grid": {"hidden_layers": [[4]]}})
+    with open_results(tmp_path / "r.sqlite") as database:
+        with pytest.raises(DigitnetError, match="nowhere: not a directory"):
+            run_sweep(spec, database)
+        assert database.rows() == []

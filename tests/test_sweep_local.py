@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from digitnet.modelfile import load_model
@@ -40,9 +41,10 @@ def finished_at(db: Path) -> dict[str, float]:
         return {}
 
 
-def test_ctrl_c_keeps_every_finished_run_and_the_rerun_trains_only_the_rest(tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
+def test_a_stopped_sweep_keeps_every_finished_run_and_the_rerun_trains_only_the_rest(tmp_path, stop):
     spec_path = tmp_path / "resume.toml"
-    spec_path.write_text('name = "resume"\nseeds = 4\n[data]\ntrain_images = 8000\n'
+    spec_path.write_text('name = "resume"\nseeds = 4\n[data]\ntrain_images = 4000\n'
                          '[grid]\nhidden_layers = [[40], [30], [20], [10]]\nepochs = 1\n')
     spec = load_spec(spec_path)
     db = tmp_path / "resume.sqlite"
@@ -53,7 +55,7 @@ def test_ctrl_c_keeps_every_finished_run_and_the_rerun_trains_only_the_rest(tmp_
     deadline = time.monotonic() + 120
     while len(finished_at(db)) < 2 and sweep.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
-    sweep.send_signal(signal.SIGINT)
+    sweep.send_signal(stop)
     out, err = sweep.communicate(timeout=60)
     assert sweep.returncode == 130, err
     assert "Traceback" not in err and "run the same command again" in err

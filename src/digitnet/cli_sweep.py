@@ -4,6 +4,7 @@ database, and report what they found. Parsing and printing only; the work is in 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from .errors import DigitnetError
@@ -65,7 +66,17 @@ def add_sweep_command(commands) -> None:
 def command_sweep(args) -> int:
     if args.spec == "report":
         return _report(args)
-    return _sweep(args)
+    # SIGTERM (a `kill`, a batch system's time limit) stops the sweep as Ctrl-C does: the finished runs
+    # are kept and the worker processes are stopped, not left training for nobody.
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _sweep(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate(signum, frame):
+    raise KeyboardInterrupt
 
 
 def _sweep(args) -> int:

@@ -60,6 +60,10 @@ def run_sweep(spec: SweepSpec, database: ResultsDatabase, scheduler=None, n_jobs
 
     if scheduler is None:
         check_jobs(n_jobs)
+        for folder in {run.data.folder for run in spec.runs if run.data.folder is not None}:
+            if not Path(folder).is_dir():  # here, before any worker starts (on a cluster, the workers' disks count)
+                raise DigitnetError(f"{folder}: not a directory (the spec's [data] folder: give a folder with "
+                                    "MNIST's four IDX files)")
     runs = pending_runs(spec, database)
     progress = SweepProgress(total=len(spec.runs), finished=len(spec.runs) - len(runs),
                              skipped=len(spec.runs) - len(runs))
