@@ -9,6 +9,7 @@ cluster, every finished run kept in an SQLite database.
     runner.py    a sweep: skip what is done, run the rest, write each result as it lands
     report.py    mean and spread over seeds per point, the Pareto front
     pictures.py  the report's figures
+    launch.py    Dask's own scheduler and workers started on this machine (tests, benchmarks, trying it out)
 """
 
 from .database import ResultsDatabase, open_results

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ..errors import DigitnetError
-from ..plots import DPI, GREEN, GREY, INK, RED, save_figure
+from ..plots import DPI, GREEN, INK, RED, save_figure
 from .report import SETTING_LABELS, Point, format_value, pareto_front, swept_settings
 
 ACTIVATION_COLORS = {"sigmoid": "#3b7dd8", "relu": "#e07b39", "tanh": "#8e5bd1"}

@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 import socket
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -88,8 +88,6 @@ def _loaded(folder: str | None) -> Dataset:
 
 def load_choice(choice: DataChoice) -> Dataset:
     """The Dataset a DataChoice names (the training images cut to `train_images` if set)."""
-    from dataclasses import replace
-
     dataset = _loaded(choice.folder)
     if choice.train_images is None:
         return dataset
