@@ -9,6 +9,7 @@ from pathlib import Path
 
 from . import __version__
 from .cli_interop import COMMANDS as INTEROP_COMMANDS, add_interop_commands
+from .cli_sweep import add_sweep_command, command_sweep
 from .errors import DigitnetError
 
 DEFAULT_OUT = "model.safetensors"
@@ -142,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--open", action="store_true", help="open the page in your web browser")
     _add_picture_commands(commands)
     add_interop_commands(commands)  # export, import (cli_interop.py)
+    add_sweep_command(commands)  # sweep, sweep report (cli_sweep.py)
     return parser
 
 
@@ -437,7 +439,7 @@ def command_serve(args) -> int:
 
 COMMANDS = {"train": command_train, "evaluate": command_evaluate, "predict": command_predict, "info": command_info,
             "serve": command_serve, "plot": command_plot, "dream": command_dream, "explain": command_explain,
-            "compare": command_compare, **INTEROP_COMMANDS}
+            "compare": command_compare, "sweep": command_sweep, **INTEROP_COMMANDS}
 
 
 def main(argv=None) -> int:

@@ -3,7 +3,9 @@
 The video picks two hidden layers of 16 neurons "somewhat arbitrarily". `compare` trains the video's
 network next to a few alternatives, each in its own process (joblib's loky backend), and reports
 what each one costs (weights and biases, seconds) and what it buys (test accuracy).
-Math and bookkeeping only: plots.plot_comparison draws the rows; the CLI prints comparison_table.
+It is a preset of a sweep (digitnet.sweep): the same runs, run by the sweep's local runner, without
+a database. Math and bookkeeping only: plots.plot_comparison draws the rows; the CLI prints
+comparison_table.
 """
 
 from __future__ import annotations
@@ -12,41 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from joblib import Parallel, delayed
-
 from .data import Dataset, load_dataset
 from .errors import DigitnetError
-from .evaluation import evaluate
-from .network import ACTIVATIONS, OUTPUTS, Network
-from .training import TrainingSettings, train
+from .sweep.local import check_jobs as _check_jobs
+from .sweep.local import run_locally
+from .sweep.runner import cost_estimate
+from .sweep.runs import Run, RunResult, Structure
+from .training import TrainingSettings
 
-
-@dataclass(frozen=True)
-class Structure:
-    """One network structure to try: hidden layer sizes and squish (input 784 and output 10 are fixed)."""
-
-    name: str                      # how tables and legends call it
-    hidden_layers: tuple[int, ...]  # neurons per hidden layer; () for none
-    activation: str = "sigmoid"    # the hidden layers' squish: "sigmoid", "relu" or "tanh"
-    output: str = "softmax"        # the output layer: "softmax" (as `digitnet train` does) or "sigmoid"
-
-    def __post_init__(self):
-        if self.activation not in ACTIVATIONS or self.output not in OUTPUTS:
-            raise DigitnetError(f"structure {self.name!r}: activation must be one of {', '.join(ACTIVATIONS)} "
-                                f"and output one of {', '.join(OUTPUTS)}")
-        if any(int(n) < 1 for n in self.hidden_layers):
-            raise DigitnetError(f"structure {self.name!r}: every hidden layer needs at least one neuron")
-
-    @property
-    def layer_sizes(self) -> tuple[int, ...]:
-        return (784, *(int(n) for n in self.hidden_layers), 10)
-
-    @property
-    def parameter_count(self) -> int:
-        """Weights and biases: n_in * n_out + n_out per layer."""
-        sizes = self.layer_sizes
-        return sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
-
+__all__ = ["Structure", "DEFAULT_STRUCTURES", "DEFAULT_SETTINGS", "ComparisonRow", "preset_runs", "compare",
+           "check_jobs", "comparison_table"]
 
 DEFAULT_STRUCTURES = (
     Structure("16-16 sigmoid (the video's)", (16, 16), "sigmoid"),
@@ -73,40 +50,34 @@ class ComparisonRow:
     validation_curve: list[float] = field(default_factory=list)
     best_epoch: int = 0
 
-
-def train_structure(structure: Structure, settings: TrainingSettings, dataset: Dataset | str | Path | None = None
-                    ) -> ComparisonRow:
-    """Train one structure from scratch (initial weights from settings.seed) and measure it.
-
-    dataset: a Dataset, a folder of MNIST-like IDX files, or None for the shipped MNIST.
-    """
-    if not isinstance(dataset, Dataset):
-        dataset = load_dataset(dataset)
-    network = Network(structure.layer_sizes, structure.activation, structure.output, seed=settings.seed)
-    result = train(network, dataset, settings)
-    return ComparisonRow(
-        name=structure.name, layer_sizes=structure.layer_sizes, activation=structure.activation,
-        parameter_count=network.parameter_count,
-        test_accuracy=evaluate(network, dataset.test_images, dataset.test_labels).accuracy,
-        training_seconds=sum(record.seconds for record in result.history),
-        validation_curve=[record.validation_accuracy for record in result.history],
-        best_epoch=result.best_epoch)
+    @classmethod
+    def from_result(cls, result: RunResult) -> "ComparisonRow":
+        structure = result.run.structure
+        return cls(name=structure.name, layer_sizes=structure.layer_sizes, activation=structure.activation,
+                   parameter_count=result.parameter_count, test_accuracy=result.test_accuracy,
+                   training_seconds=result.training_seconds, validation_curve=list(result.validation_curve),
+                   best_epoch=result.best_epoch)
 
 
-def _train_numbered(index: int, structure: Structure, settings: TrainingSettings, dataset) -> tuple[int, ComparisonRow]:
-    return index, train_structure(structure, settings, dataset)
+def preset_runs(structures=DEFAULT_STRUCTURES, settings: TrainingSettings = DEFAULT_SETTINGS) -> list[Run]:
+    """The comparison as a sweep's runs: one per structure, all with the same settings and seed.
+    (`examples/compare.toml` is the same sweep as a spec, for `digitnet sweep`.)"""
+    return [Run(structure, settings, sweep="compare") for structure in structures]
 
 
 def check_jobs(n_jobs: int) -> None:
     """joblib's n_jobs: a positive count, or -1 for every core."""
-    if not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
-        raise DigitnetError(f"compare: jobs must be >= 1 (or -1 for every core), not {n_jobs}")
+    try:
+        _check_jobs(n_jobs)
+    except DigitnetError as error:
+        raise DigitnetError(f"compare: {error}") from None
 
 
 def compare(structures=DEFAULT_STRUCTURES, settings: TrainingSettings = DEFAULT_SETTINGS,
             dataset: Dataset | str | Path | None = None, n_jobs: int = 2,
             on_done: Callable[[ComparisonRow], None] | None = None) -> list[ComparisonRow]:
-    """Train every structure with the same settings and seed, `n_jobs` at a time in separate processes.
+    """Train every structure with the same settings and seed, `n_jobs` at a time in separate processes
+    (the sweep's local runner).
 
     dataset: a Dataset (sent to the workers, large arrays memory-mapped by joblib), a folder of
     MNIST-like IDX files, or None: each worker then loads the shipped MNIST itself.
@@ -120,11 +91,12 @@ def compare(structures=DEFAULT_STRUCTURES, settings: TrainingSettings = DEFAULT_
     check_jobs(n_jobs)
     if dataset is not None and not isinstance(dataset, Dataset):
         dataset = load_dataset(dataset)  # once, here: a bad folder fails before any training starts
-    order = sorted(range(len(structures)), key=lambda i: -structures[i].parameter_count)
-    jobs = (delayed(_train_numbered)(i, structures[i], settings, dataset) for i in order)
-    rows: list[ComparisonRow | None] = [None] * len(structures)
-    for index, row in Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered")(jobs):
-        rows[index] = row
+    runs = preset_runs(structures, settings)
+    order = sorted(range(len(runs)), key=lambda i: -cost_estimate(runs[i]))
+    rows: list[ComparisonRow | None] = [None] * len(runs)
+    for position, result in run_locally([runs[i] for i in order], n_jobs=n_jobs, dataset=dataset):
+        row = ComparisonRow.from_result(result)
+        rows[order[position]] = row
         if on_done is not None:
             on_done(row)
     return rows
