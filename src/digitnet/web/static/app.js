@@ -6,8 +6,11 @@ import { DrawingPad } from "./draw.js";
 import { NetworkView } from "./network-view.js";
 import { Inspector } from "./inspector.js";
 import { MatrixView } from "./matrix.js";
-import { ExampleStrip, renderModelFacts } from "./panels.js";
-import { grayRgb, paintCells } from "./colors.js";
+import { ExampleStrip } from "./example-strip.js";
+import { renderModelFacts } from "./model-panel.js";
+import { grayRgb } from "./palette.js";
+import { paintCells, gridSide, bringIntoView } from "./cells.js";
+import { PEN_WIDTHS } from "./draw.js";
 
 const THROTTLE_MS = 70; // while drawing, ask the server at most this often
 const EXAMPLE_COUNT = 24;
@@ -73,8 +76,12 @@ function show(prediction, source) {
 
 function paintSeen(input) {
   const canvas = $("seen");
-  paintCells(canvas.getContext("2d"), input || new Array(784).fill(0), 28, 28, grayRgb);
-  canvas.setAttribute("aria-label", input ? "What the network sees: the 28 by 28 input" : "What the network sees: no input yet");
+  const n = state.info ? state.info.layer_sizes[0] : 784;
+  const side = gridSide(n) || 1;
+  canvas.width = side;
+  canvas.height = Math.ceil(n / side);
+  paintCells(canvas.getContext("2d"), input || new Array(n).fill(0), canvas.width, canvas.height, grayRgb);
+  canvas.setAttribute("aria-label", input ? `What the network sees: the ${canvas.width} by ${canvas.height} input` : "What the network sees: no input yet");
 }
 
 function drawingChanged() {
@@ -120,6 +127,7 @@ async function pickExample(example) {
   guess.dataset.settled = "false";
   const ok = await predict({ pixels: example.pixels.map((v) => v / 255) }, "example");
   if (ok) guess.dataset.settled = "true";
+  bringIntoView($("result-row")); // the answer, wherever the strip was scrolled to
 }
 
 function message(text) {
@@ -136,6 +144,7 @@ async function select(selection, { scroll = true } = {}) {
   if (selection.layer === 0) {
     const first = state.layers[0].weights; // (n_out, 784): the pixel's column is its outgoing weights
     inspector.show({ layer: 0, index: selection.index, outgoing: first.map((row) => row[selection.index]) }, context);
+    if (scroll) bringIntoView($("inspector-title"), $("n-a"));
     return;
   }
   try {
@@ -144,7 +153,7 @@ async function select(selection, { scroll = true } = {}) {
   } catch (error) {
     message(error.message);
   }
-  if (scroll && window.matchMedia("(max-width: 760px)").matches) $("inspector").scrollIntoView({ behavior: "smooth", block: "start" });
+  if (scroll) bringIntoView($("inspector-title"), $("n-a")); // the neuron's panel, wherever it was clicked from
 }
 
 // ---- the model --------------------------------------------------------------------------------------
@@ -163,6 +172,8 @@ async function loadModel(info) {
   network.setModel(sizes, info.layer_activations, layers.map((layer) => Float32Array.from(layer.weights.flat())));
   $("model-line").textContent = `${info.name} · ${sizes.join("–")} · ${info.parameter_count.toLocaleString("en-US")} weights and biases`;
   renderModelFacts($("model-facts"), $("history"), info);
+  const side = gridSide(sizes[0]);
+  $("seen-size").textContent = side ? `${side}×${side} = ${sizes[0]}` : String(sizes[0]);
   renderModelChoice(info);
   const select = $("matrix-layer");
   const previous = +select.value || 1;
@@ -198,8 +209,19 @@ function renderModelChoice(info) {
 
 // Only this page switches: it names its model on every call, and in its address, so a reload or a
 // shared link shows the same model.
+function modelMessage(text, kind = "info") {
+  $("model-message").textContent = text;
+  $("model-message").dataset.kind = kind;
+}
+
+/** A problem with the model this page was asked for: it stays until another model is chosen. */
+function modelProblem(text) {
+  $("model-problem").textContent = text;
+  $("model-problem").hidden = !text;
+}
+
 async function switchModel(name) {
-  $("model-message").textContent = `loading ${name}…`;
+  modelMessage(`loading ${name}…`);
   const previous = api.modelName;
   try {
     const inFolder = state.info.models?.includes(name);
@@ -207,10 +229,11 @@ async function switchModel(name) {
     api.useModel(inFolder ? name : null);
     await loadModel(info);
     showModelInAddress(api.modelName);
-    $("model-message").textContent = `now showing ${info.name}`;
+    modelProblem("");
+    modelMessage(`now showing ${info.name}`);
   } catch (error) {
     api.useModel(previous);
-    $("model-message").textContent = `Could not switch: ${error.message}`;
+    modelMessage(`Could not switch: ${error.message}`, "error");
     $("model-select").value = state.info.name;
   }
 }
@@ -234,6 +257,7 @@ async function loadExamples() {
 // ---- controls ---------------------------------------------------------------------------------------
 
 $("undo").addEventListener("click", () => pad.undo());
+$("pen-width").addEventListener("change", (event) => { pad.penWidth = PEN_WIDTHS[event.target.value]; });
 $("clear").addEventListener("click", () => pad.clear());
 $("top-k").addEventListener("input", (event) => {
   $("top-k-value").textContent = event.target.value;
@@ -265,8 +289,9 @@ async function start() {
         info = await api.selectModel(wanted);
         api.useModel(wanted);
       } catch (error) {
-        message(`Could not show ${wanted}: ${error.message}`);
-        showModelInAddress(null);
+        // The address keeps the name the link asked for, so the mistake can be seen and fixed there.
+        modelProblem(`The link asks for the model “${wanted}”, which could not be shown: ${error.message}. ` +
+          `Showing ${startup.name} instead.`);
       }
     }
     await loadModel(info);
