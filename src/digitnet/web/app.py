@@ -11,6 +11,8 @@ step, no CDN) talks to a small JSON API, described by FastAPI at /openapi.json a
     state.py               what one app holds: models, the models folder, MNIST's test set
     routes_models.py       /api/model, /api/model/select, /api/neuron, /api/layer, /api/examples
     routes_predictions.py  /api/predict: a drawing through the network
+    routes_neurons.py      /api/lab/*: the neuron lab (edits sent by each page), probing, dream, explain
+    schemas.py             the JSON each route takes and gives (schemas_neurons.py: the lab's)
     formatting.py          numbers and squish names as the page receives them
     server.py              `serve`: uvicorn, the address printed once it listens
 
@@ -32,6 +34,7 @@ from ..modelfile import default_model_path, load_model
 from .errors import add_error_handlers
 from .middleware import MAX_BODY_BYTES, BodySizeLimit
 from .routes_models import model_routes
+from .routes_neurons import neuron_routes
 from .routes_predictions import prediction_routes
 from .state import ExplorerState
 
@@ -83,6 +86,7 @@ def create_app(model_path: str | Path | None = None, models_dir: str | Path | No
 
     app.include_router(model_routes(state))
     app.include_router(prediction_routes(state))
+    app.include_router(neuron_routes(state))
 
     return app
 

@@ -31,7 +31,7 @@ def prediction_routes(state: ExplorerState) -> APIRouter:
     @router.post("/api/predict", response_model=Prediction, summary="Run a drawing through the network")
     def predict(request: PredictRequest, model: str | None = MODEL_QUERY) -> Prediction:
         network = state.model(model).network
-        inputs = _network_input(request, state.pictures)  # (784,)
+        inputs = network_input(request, state.pictures)  # (784,)
         if inputs.shape != (network.layer_sizes[0],):
             raise HTTPException(422, f"this model takes {network.layer_sizes[0]} inputs, not {inputs.size}")
         trace = network.trace(inputs[np.newaxis])  # batch of one
@@ -44,7 +44,7 @@ def prediction_routes(state: ExplorerState) -> APIRouter:
     return router
 
 
-def _network_input(request: PredictRequest, pictures: threading.BoundedSemaphore) -> np.ndarray:
+def network_input(request: PredictRequest, pictures: threading.BoundedSemaphore) -> np.ndarray:
     """The request's image or pixels -> the network's input `(784,)` float32 in [0, 1]."""
     if (request.image is None) == (request.pixels is None):
         raise HTTPException(422, "give exactly one of image (a PNG data URL) or pixels (784 numbers in 0..1)")

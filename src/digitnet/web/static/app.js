@@ -11,6 +11,9 @@ import { renderModelFacts } from "./model-panel.js";
 import { grayRgb } from "./palette.js";
 import { paintCells, gridSide, bringIntoView } from "./cells.js";
 import { PEN_WIDTHS } from "./draw.js";
+import { LabEdits } from "./lab-edits.js";
+import { NeuronLab } from "./neuron-lab.js";
+import { LabResults } from "./lab-results.js";
 
 const THROTTLE_MS = 70; // while drawing, ask the server at most this often
 const EXAMPLE_COUNT = 24;
@@ -24,6 +27,7 @@ const state = {
   names: [], // "Input", "Hidden layer 1", ..., "Output layer"
   prediction: null,
   selected: null, // {layer, index}
+  trained: null, // the open neuron as the model file has it (GET /api/neuron), before the lab's edits
   input: null, // what the prediction was made from: {image} or {pixels}
   requestId: 0, // answers may arrive out of order: only a newer one than shown is applied
   shownId: 0,
@@ -39,13 +43,19 @@ const network = new NetworkView($("net-wrap"), $("net"), $("neurons"), { onSelec
 const inspector = new Inspector($("inspector"), { onSelect: select });
 const matrix = new MatrixView($("matrix"), $("matrix-readout"), { onSelect: select });
 const strip = new ExampleStrip($("examples"), { onPick: pickExample });
+const edits = new LabEdits(); // this page's own: never sent to another tab, forgotten on reload
+const lab = new NeuronLab($("lab"), $("paint-tools"), $("weight-picture"), edits, { onEdit: labChanged });
+const results = new LabResults($("lab-results"), $("changed-panel"), {
+  api, edits, onPick: (image) => pickExample(image),
+  onSaved: (answer) => { state.info.models = answer.models; renderModelChoice(state.info); },
+});
 
 // ---- predictions ------------------------------------------------------------------------------------
 
 async function predict(input, source) {
   const id = ++state.requestId;
   try {
-    const prediction = await api.predict(input);
+    const prediction = edits.size ? await api.labPredict(input, edits.list()) : await api.predict(input);
     if (id < state.shownId) return false;
     state.shownId = id;
     state.input = input;
@@ -72,6 +82,10 @@ function show(prediction, source) {
   }
   guess.textContent = String(prediction.digit);
   $("confidence").textContent = `${(100 * prediction.probabilities[prediction.digit]).toFixed(0)}% sure`;
+  const original = prediction.original_digit;
+  $("lab-guess").hidden = original === undefined || original === null;
+  $("lab-guess").textContent = original === prediction.digit ? `The edited network; the trained one says ${original} too.`
+    : `The edited network; the trained one says ${original}.`;
 }
 
 function paintSeen(input) {
@@ -142,18 +156,60 @@ async function select(selection, { scroll = true } = {}) {
   $("inspector").dataset.neuron = `${selection.layer}/${selection.index}`;
   const context = { layerSizes: state.info.layer_sizes, layerNames: state.names };
   if (selection.layer === 0) {
-    const first = state.layers[0].weights; // (n_out, 784): the pixel's column is its outgoing weights
+    const first = shownLayers()[0].weights; // (n_out, 784): the pixel's column is its outgoing weights
+    state.trained = null;
+    lab.show(null, state.info.layer_sizes);
     inspector.show({ layer: 0, index: selection.index, outgoing: first.map((row) => row[selection.index]) }, context);
     if (scroll) bringIntoView($("inspector-title"), $("n-a"));
     return;
   }
   try {
     const neuron = await api.neuron(selection.layer, selection.index);
-    if (state.selected === selection) inspector.show(neuron, context);
+    if (state.selected === selection) {
+      state.trained = neuron;
+      lab.show(neuron, state.info.layer_sizes);
+      inspector.show(edits.neuron(neuron), context);
+    }
   } catch (error) {
     message(error.message);
   }
   if (scroll) bringIntoView($("inspector-title"), $("n-a")); // the neuron's panel, wherever it was clicked from
+}
+
+// ---- the neuron lab ----------------------------------------------------------------------------------
+
+/** The layers as this page's edited network has them (the trained ones when nothing is edited). */
+function shownLayers() {
+  return edits.layers(state.layers);
+}
+
+/** After every edit: the neuron, the drawing of the network and the matrix at once; the guess for
+ * the current input from the server (one request at a time); the test accuracy once an edit is done. */
+function labChanged({ final }) {
+  lab.refresh();
+  if (state.trained) inspector.update(edits.neuron(state.trained));
+  const layers = shownLayers();
+  network.setWeights(layers.map((layer) => Float32Array.from(layer.weights.flat())));
+  matrix.setLayer(layers[+$("matrix-layer").value - 1], state.names, { keepCursor: true });
+  document.body.dataset.edited = String(edits.size > 0);
+  repredict();
+  if (final) results.update();
+}
+
+async function repredict() {
+  if (!state.input) return;
+  if (state.repredicting) {
+    state.repredictAgain = true; // the edit after the one under way: sent when it returns
+    return;
+  }
+  state.repredicting = true;
+  guess.dataset.settled = "false";
+  do {
+    state.repredictAgain = false;
+    await predict(state.input, guess.dataset.source || "drawing");
+  } while (state.repredictAgain);
+  state.repredicting = false;
+  guess.dataset.settled = "true";
 }
 
 // ---- the model --------------------------------------------------------------------------------------
@@ -167,8 +223,13 @@ async function loadModel(info) {
   state.layers = layers;
   state.names = sizes.map((_, l) => (l === 0 ? "Input" : l === last ? "Output layer" : `Hidden layer ${l}`));
   state.selected = null;
+  state.trained = null;
   $("inspector").dataset.neuron = "";
   inspector.clear();
+  lab.clear(); // edits belong to the model they were made on
+  lab.show(null, sizes);
+  document.body.dataset.edited = "false";
+  results.setModel(info.name);
   network.setModel(sizes, info.layer_activations, layers.map((layer) => Float32Array.from(layer.weights.flat())));
   $("model-line").textContent = `${info.name} · ${sizes.join("–")} · ${info.parameter_count.toLocaleString("en-US")} weights and biases`;
   renderModelFacts($("model-facts"), $("history"), info);
@@ -263,8 +324,12 @@ $("top-k").addEventListener("input", (event) => {
   $("top-k-value").textContent = event.target.value;
   network.setTopK(+event.target.value);
 });
-$("matrix-layer").addEventListener("change", (event) => matrix.setLayer(state.layers[+event.target.value - 1], state.names));
+$("matrix-layer").addEventListener("change", (event) => matrix.setLayer(shownLayers()[+event.target.value - 1], state.names));
 $("model-select").addEventListener("change", (event) => switchModel(event.target.value));
+$("lab-clear").addEventListener("click", () => {
+  edits.clear();
+  labChanged({ final: true });
+});
 $("more-examples").addEventListener("click", () => {
   state.exampleStart = (state.exampleStart + 997) % 10000;
   loadExamples();

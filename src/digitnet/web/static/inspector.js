@@ -42,6 +42,12 @@ export class Inspector {
     this.render();
   }
 
+  /** The same neuron, changed (the lab's edits): redraw it, keeping the cursor and the readout. */
+  update(neuron) {
+    this.neuron = neuron;
+    this.render();
+  }
+
   clear() {
     this.neuron = null;
     this.$("inspector-hint").hidden = false;
@@ -61,7 +67,7 @@ export class Inspector {
     const last = this.layerSizes.length - 1;
     if (n.layer === 0) return this.renderPixel(n, p);
     this.$("inspector-title").textContent =
-      n.layer === last ? `Output neuron “${n.index}”` : `${this.layerNames[n.layer]} · neuron ${n.index}`;
+      (n.layer === last ? `Output neuron “${n.index}”` : `${this.layerNames[n.layer]} · neuron ${n.index}`) + (n.edited ? " (edited)" : "");
     this.$("n-bias").textContent = fmt(n.bias);
     const z = p ? p.weighted_sums[n.layer - 1][n.index] : null;
     const a = p ? p.activations[n.layer][n.index] : null;

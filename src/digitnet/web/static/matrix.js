@@ -53,7 +53,7 @@ export class MatrixView {
   }
 
   /** layer: the API's {layer, squish, weights (n_out x n_in), biases}; names[l]: "Hidden layer 1", ... */
-  setLayer(layer, names) {
+  setLayer(layer, names, { keepCursor = false } = {}) {
     this.layer = layer;
     this.names = names;
     this.nOut = layer.weights.length;
@@ -61,13 +61,16 @@ export class MatrixView {
     this.flat = layer.weights.flat();
     // Contrast: the 99th percentile of |W| is full brightness, so a few large weights do not darken the rest.
     this.wScale = absQuantile(this.flat, 0.99);
-    this.cursor = [0, 0];
-    this.described = null;
-    this.$("m-cursor").hidden = true;
+    if (!keepCursor) {
+      this.cursor = [0, 0];
+      this.described = null;
+      this.$("m-cursor").hidden = true;
+    }
     this.$("m-shape").textContent = `(${this.nOut} × ${this.nIn}: ${this.nOut} neurons of ${names[layer.layer].toLowerCase()}, ` +
       `${this.nIn} of ${names[layer.layer - 1].toLowerCase()})`;
     this.layout();
     this.render();
+    if (keepCursor && this.described) this.describe(...this.described);
   }
 
   setPrediction(prediction) {

@@ -38,6 +38,12 @@ export class NetworkView {
     this.layout();
   }
 
+  /** New weights for the same structure (the lab's edits): redraw the connections. */
+  setWeights(weights) {
+    this.weights = weights;
+    this.draw();
+  }
+
   setPrediction(prediction) {
     this.prediction = prediction;
     if (this.buttons.layerSizes) this.buttons.label((l) => this.activations(l));
