@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from digitnet import DigitnetError, Network
-from digitnet.editing import (EDIT_KINDS, MAX_EDITS, OFF_BIAS, Edit, apply_edits, check_edits, edit_effect,
+from digitnet.editing import (EDIT_KINDS, MAX_EDITS, OFF_BIAS, Edit, FastAnswers, apply_edits, check_edits, edit_effect,
                               edits_from_json, save_edited_model)
 from digitnet.modelfile import default_model_path, load_model, save_model
 
@@ -269,3 +269,24 @@ def test_an_impossible_file_name_is_one_line(original, tmp_path):
     with pytest.raises(DigitnetError, match="cannot write"):
         save_edited_model(tmp_path / ("x" * 300 + ".safetensors"), original, [Edit("off", 1, 0)])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["video.safetensors"]
+
+
+@settings(max_examples=20, deadline=None)
+@given(edit_list=st.lists(edits(), max_size=5), squishes=st.sampled_from(SQUISHES))
+def test_fast_answers_agree_with_a_full_pass_of_the_edited_network(edit_list, squishes):
+    network = small_network(*squishes)
+    x = images(200, seed=3)
+    answers = FastAnswers(network, x)
+    np.testing.assert_array_equal(answers.guesses, network.predict_digit(x))  # the unedited path: exactly
+    edited = apply_edits(network, edit_list)
+    full = edited.trace(x).outputs  # (200, 10)
+    fast = answers.guesses_of(edited)
+    # The same answer wherever the brightest output is not a near tie (float32 rounding may break one).
+    top_two = np.sort(full, axis=1)[:, -2:]
+    clear = top_two[:, 1] - top_two[:, 0] > 1e-4
+    np.testing.assert_array_equal(fast[clear], full.argmax(axis=1)[clear])
+
+
+def test_fast_answers_refuse_a_network_of_another_shape():
+    with pytest.raises(DigitnetError, match="not an edited copy"):
+        FastAnswers(small_network(), images()).guesses_of(Network((784, 3, 10)))

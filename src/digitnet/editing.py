@@ -211,7 +211,11 @@ class FastAnswers:
         changed = np.flatnonzero((edited.weights[0] != self.network.weights[0]).any(axis=1))  # first-layer rows
         if len(changed):
             products = products.copy()
-            products[:, changed] = self.images @ edited.weights[0][changed].T  # (n, k) only the edited neurons
+            zero = ~edited.weights[0][changed].any(axis=1)  # switched off or erased: the product is 0, no need to multiply
+            products[:, changed[zero]] = 0.0
+            if not zero.all():
+                live = changed[~zero]
+                products[:, live] = self.images @ edited.weights[0][live].T  # (n, k) only the edited neurons
         a = edited.activation_of_layer(0)(products + edited.biases[0])  # z = W a + b ; a' = σ(z)  (n, n_1)
         for l in range(1, len(edited.weights)):
             a = edited.activation_of_layer(l)(a @ edited.weights[l].T + edited.biases[l])  # (n, n_l+1)
