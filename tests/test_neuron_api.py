@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import shutil
 import threading
 import warnings
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 from PIL import Image, ImageDraw
 
 with warnings.catch_warnings():  # starlette suggests httpx2 for its TestClient; httpx is what we have
@@ -50,6 +52,14 @@ def models_dir(tmp_path):
     shutil.copy(default_model_path(), tmp_path / "video.safetensors")
     save_model(tmp_path / "small.safetensors", Network((784, 8, 10), seed=1), {"history": []})
     return tmp_path
+
+
+@pytest.fixture(scope="module")
+def folder_client(tmp_path_factory):
+    """A server with a models folder of its own for the whole module (fuzzed saves land there)."""
+    folder = tmp_path_factory.mktemp("models")
+    shutil.copy(default_model_path(), folder / "video.safetensors")
+    return TestClient(create_app(models_dir=folder))
 
 
 def assert_clear_error(response, status):
@@ -412,3 +422,29 @@ def test_every_lab_route_is_described_at_docs(client):
     assert {"/api/lab/predict", "/api/lab/evaluate", "/api/lab/test-images", "/api/lab/save", "/api/lab/probe",
             "/api/lab/dream", "/api/lab/explain"} <= paths
     assert "/api/lab/probe" in client.get("/docs").text
+
+
+# ---- anything at all -------------------------------------------------------------------------------
+
+odd_values = (st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats() | st.text(max_size=4)
+              | st.lists(st.floats(-200, 200), max_size=3))
+edit_like = st.fixed_dictionaries(
+    {}, optional={"kind": st.sampled_from(["bias", "scale", "weights", "off", "grow"]) | odd_values,
+                  "layer": st.integers(-1, 5) | odd_values, "neuron": st.integers(-1, 17) | odd_values,
+                  "value": odd_values, "factor": odd_values,
+                  "weights": st.sampled_from([[0.1] * 784, [0.1] * 16, [float("nan")] * 784]) | odd_values,
+                  "extra": odd_values})
+lab_bodies = st.fixed_dictionaries({}, optional={
+    "edits": st.lists(edit_like, max_size=3) | odd_values, "pixels": st.sampled_from([[0.2] * 784]) | odd_values,
+    "layer": st.integers(-1, 5) | odd_values, "neuron": st.integers(-1, 17) | odd_values,
+    "digit": st.integers(-1, 11) | odd_values, "steps": st.integers(-1, 3) | odd_values,
+    "count": st.integers(-1, 101) | odd_values, "average_of": odd_values, "name": st.text(max_size=8) | odd_values})
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(route=st.sampled_from(["predict", "evaluate", "probe", "dream", "explain", "save"]), body=lab_bodies)
+def test_any_body_to_any_lab_route_is_an_answer_or_a_one_line_4xx(folder_client, route, body):
+    response = folder_client.post(f"/api/lab/{route}", content=json.dumps(body), headers={"content-type": "application/json"})
+    if response.status_code >= 400:  # a 5xx would raise here: TestClient re-raises server errors
+        assert_clear_error(response, response.status_code)
+        assert response.status_code < 500
