@@ -167,7 +167,9 @@ async function select(selection, { scroll = true } = {}) {
     const neuron = await api.neuron(selection.layer, selection.index);
     if (state.selected === selection) {
       state.trained = neuron;
-      lab.show(neuron, state.info.layer_sizes);
+      const last = state.info.layer_sizes.length - 1;
+      lab.show(neuron, state.info.layer_sizes, selection.layer === last ? `output neuron “${selection.index}”`
+        : `${state.names[selection.layer].toLowerCase()} · neuron ${selection.index}`);
       inspector.show(edits.neuron(neuron), context);
     }
   } catch (error) {

@@ -63,7 +63,8 @@ export class NeuronLab {
     const reset = element("button", { text: "Reset to trained", attributes: { id: "lab-reset", type: "button" } });
     resets.append(this.undoButton, reset);
     this.status = element("p", { className: "small muted lab-status", attributes: { id: "lab-status", "aria-live": "polite" } });
-    this.root.append(element("h3", { text: "Neuron lab: change it and watch" }), biasRow, scaleRow, offLabel, presets, resets, this.status);
+    this.heading = element("h3", { attributes: { id: "lab-heading" } });
+    this.root.append(this.heading, biasRow, scaleRow, offLabel, presets, resets, this.status);
 
     // Moving a slider shows its effect at once; letting go (or leaving the number field) is one undo step.
     const live = (range, number, key, parse) => {
@@ -116,8 +117,9 @@ export class NeuronLab {
   }
 
   /** Show the lab for `trained` (the API's neuron); null hides it (an input pixel has nothing to edit). */
-  show(trained, layerSizes) {
+  show(trained, layerSizes, name = "") {
     this.trained = trained;
+    this.heading.textContent = `Change ${name || "this neuron"} and watch`;
     this.root.hidden = !trained;
     const paintable = Boolean(trained) && trained.layer === 1 && gridSide(layerSizes[0]) !== null;
     this.tools.hidden = !paintable;
