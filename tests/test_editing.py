@@ -290,3 +290,9 @@ def test_fast_answers_agree_with_a_full_pass_of_the_edited_network(edit_list, sq
 def test_fast_answers_refuse_a_network_of_another_shape():
     with pytest.raises(DigitnetError, match="not an edited copy"):
         FastAnswers(small_network(), images()).guesses_of(Network((784, 3, 10)))
+
+
+def test_a_name_taken_is_its_own_error(original, tmp_path):
+    from digitnet.editing import NameTakenError
+    with pytest.raises(NameTakenError):
+        save_edited_model(original.path, original, [Edit("off", 1, 0)])

@@ -448,3 +448,25 @@ def test_any_body_to_any_lab_route_is_an_answer_or_a_one_line_4xx(folder_client,
     if response.status_code >= 400:  # a 5xx would raise here: TestClient re-raises server errors
         assert_clear_error(response, response.status_code)
         assert response.status_code < 500
+
+
+def test_pages_saving_one_name_at_once_make_one_file_and_the_rest_are_told(models_dir):
+    app = create_app(models_dir=models_dir)
+    statuses = []
+    barrier = threading.Barrier(4)
+
+    def save(neuron):
+        tab = TestClient(app)
+        barrier.wait()
+        response = tab.post("/api/lab/save", json={"name": "race", "edits": [{**OFF_1_3, "neuron": neuron}]})
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=save, args=(neuron,)) for neuron in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200, 409, 409, 409]
+    saved = load_model(models_dir / "race.safetensors")
+    assert len(saved.metadata["edits"]) == 1
+    assert sorted(p.name for p in models_dir.iterdir()) == ["race.safetensors", "small.safetensors", "video.safetensors"]

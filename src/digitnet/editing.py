@@ -48,6 +48,10 @@ OFF_BIAS = {"sigmoid": -10_000.0, "softmax": -10_000.0, "relu": 0.0, "tanh": 0.0
 FIELD_OF_KIND = {"bias": "value", "scale": "factor", "weights": "weights", "off": None}
 
 
+class NameTakenError(DigitnetError):
+    """save_edited_model was given the name of a file that exists (it never overwrites one)."""
+
+
 @dataclass(frozen=True)
 class Edit:
     """One change to one neuron: `Edit("bias", layer=1, neuron=3, value=-10.0)`.
@@ -275,7 +279,7 @@ def edit_effect(labels: np.ndarray, original_guesses: np.ndarray, new_guesses: n
 
 def save_edited_model(path: str | Path, model: Model, edits: list[Edit], test_accuracy: float | None = None) -> Path:
     """Write `model`'s network with `edits` applied to `path`, a new file: an existing file is never
-    replaced (DigitnetError), and no half-written file is left whatever stops the write.
+    replaced (NameTakenError, also when another save takes the name at the same moment), and no half-written file is left whatever stops the write.
 
     The metadata keeps the original's and adds `edited_from` (its file name and SHA-256), `edits`
     (Edit.to_json of each), `test_accuracy` (if given) and `original_test_accuracy`.
@@ -296,7 +300,7 @@ def save_edited_model(path: str | Path, model: Model, edits: list[Edit], test_ac
         if not folder.is_dir():
             raise DigitnetError(f"{path}: folder {folder} does not exist")
         if path.exists():
-            raise DigitnetError(f"{path}: a file of that name exists; choose another name (it is never overwritten)")
+            raise NameTakenError(f"{path}: a file of that name exists; choose another name (it is never overwritten)")
         fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
         os.close(fd)
         os.chmod(temp_name, 0o644)  # save_model keeps this mode; mkstemp's 0600 would hide the model from others
@@ -316,14 +320,14 @@ def _link_new(source: Path, target: Path) -> None:
     try:
         os.link(source, target)
     except FileExistsError:
-        raise DigitnetError(f"{target}: a file of that name exists; choose another name (it is never overwritten)") \
+        raise NameTakenError(f"{target}: a file of that name exists; choose another name (it is never overwritten)") \
             from None
     except OSError as error:
         if error.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
             raise
         # A file system without hard links (FAT, some network shares): check, then rename in one step.
         if target.exists():
-            raise DigitnetError(f"{target}: a file of that name exists; choose another name") from None
+            raise NameTakenError(f"{target}: a file of that name exists; choose another name") from None
         os.replace(source, target)
 
 

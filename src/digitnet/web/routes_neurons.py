@@ -22,7 +22,7 @@ import threading
 import numpy as np
 from fastapi import APIRouter, HTTPException, Query
 
-from ..editing import FastAnswers, apply_edits, check_edits, edit_effect, save_edited_model
+from ..editing import FastAnswers, NameTakenError, apply_edits, check_edits, edit_effect, save_edited_model
 from ..insight import dream, explain
 from ..modelfile import Model
 from ..network import Network
@@ -130,9 +130,10 @@ def neuron_routes(state: ExplorerState) -> APIRouter:
                                      "(digitnet serve --models-dir DIR)")
         name = _file_name(request.name)
         target = state.models_dir / name
+        taken = HTTPException(409, f"{name!r} already exists in the models folder; choose another name "
+                                   f"(a model file is never overwritten)")
         if target.exists():
-            raise HTTPException(409, f"{name!r} already exists in the models folder; choose another name "
-                                     f"(a model file is never overwritten)")
+            raise taken
         source = state.model(model)
         edits = to_edits(request.edits)
         if not edits:
@@ -140,7 +141,10 @@ def neuron_routes(state: ExplorerState) -> APIRouter:
         check_edits(source.network, edits)
         _, labels = state.test_set()
         accuracy = float((fast_answers(source).guesses_of(apply_edits(source.network, edits)) == labels).mean())
-        save_edited_model(target, source, edits, test_accuracy=accuracy)  # an OS error: 422, one line
+        try:
+            save_edited_model(target, source, edits, test_accuracy=accuracy)  # an OS error: 422, one line
+        except NameTakenError:  # another save took the name since the check above
+            raise taken from None
         return Saved(name=name, models=state.model_files() or [], test_accuracy=accuracy, edit_count=len(edits))
 
     @router.post("/api/lab/probe", response_model=Probe,
