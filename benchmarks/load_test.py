@@ -49,6 +49,8 @@ from pathlib import Path
 import httpx
 from PIL import Image, ImageDraw
 
+from drawing import digit_like_strokes  # benchmarks/drawing.py: python puts this script's folder on the path
+
 SOURCE = Path(__file__).resolve().parents[1] / "src"
 CANVAS = 280  # the page's drawing pad, in canvas pixels
 PEN = CANVAS / 12  # draw.js: STROKE_FRACTION
@@ -57,20 +59,6 @@ CLICKS = (("neuron", 0.5), ("layer", 0.2), ("examples", 0.1))  # what a user doe
 
 
 # ---- a user drawing --------------------------------------------------------------------------------
-
-def digit_like_strokes(rng: random.Random) -> list[list[tuple[float, float]]]:
-    """One to three strokes of 4-9 points in the pad's middle, roughly where people draw digits."""
-    strokes = []
-    for _ in range(rng.randint(1, 3)):
-        x, y = rng.uniform(80, 200), rng.uniform(50, 120)
-        stroke = [(x, y)]
-        for _ in range(rng.randint(3, 8)):
-            x = min(240.0, max(40.0, x + rng.uniform(-50, 50)))
-            y = min(250.0, max(30.0, y + rng.uniform(-10, 45)))
-            stroke.append((x, y))
-        strokes.append(stroke)
-    return strokes
-
 
 def canvas_data_url(strokes) -> str:
     """The pad as `canvas.toDataURL("image/png")` gives it: opaque black, white round-capped strokes."""

@@ -38,8 +38,10 @@ def test_the_guess_updates_while_drawing(page):
     page.mouse.move(pad["x"] + 0.5 * pad["width"], pad["y"] + 0.15 * pad["height"])
     page.mouse.down()
     for k in range(1, 8):
-        page.mouse.move(pad["x"] + 0.5 * pad["width"], pad["y"] + (0.15 + 0.1 * k) * pad["height"], steps=3)
-        page.wait_for_timeout(90)
+        # Each move of the pen, with the button down, must bring an answer before the pen lifts: wait
+        # for it (the one under way, or the one this move sends), however fast the machine.
+        with page.expect_response(lambda response: "/api/predict" in response.url):
+            page.mouse.move(pad["x"] + 0.5 * pad["width"], pad["y"] + (0.15 + 0.1 * k) * pad["height"], steps=3)
     answers_before_lifting = len(answers)
     page.mouse.up()
     page.wait_for_selector("#guess[data-settled=true][data-source=drawing]")

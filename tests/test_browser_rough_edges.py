@@ -150,7 +150,7 @@ def test_8_phone_targets_and_taps(browser, server):
         assert page.inner_text("#matrix-readout").startswith("W[")
         assert page.get_attribute("#inspector", "data-neuron") == before, "a tap reads; it does not open a neuron"
         page.locator("#matrix-readout button.open-neuron").tap()
-        page.wait_for_function("document.getElementById('inspector').dataset.neuron !== " + repr(before))
+        expect(page.locator("#inspector")).not_to_have_attribute("data-neuron", before)
         screenshot(page, "explorer-390x844-phone-network.png")
     finally:
         page.close()

@@ -1,9 +1,6 @@
 """The `digitnet` command as a user runs it: a real subprocess, real files."""
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -11,12 +8,11 @@ from PIL import Image, ImageDraw
 
 from digitnet.data import read_idx, shipped_data_dir
 from digitnet.modelfile import load_model
-from test_data import write_idx_set
+from helpers import run_digitnet, write_idx_set
 
 
 def run(*args, cwd=None, check=True):
-    result = subprocess.run([sys.executable, "-m", "digitnet.cli", *args], capture_output=True, text=True,
-                            cwd=cwd, timeout=300, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    result = run_digitnet(*args, cwd=cwd)
     if check:
         assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr, result.stderr

@@ -1,7 +1,6 @@
 """The IDX reader on good and broken files, and the shipped MNIST against its published facts."""
 
 import gzip
-import struct
 
 import numpy as np
 import pytest
@@ -11,25 +10,7 @@ from hypothesis import strategies as st
 from digitnet import data as data_module
 from digitnet.data import load_dataset, parse_idx, read_idx, shipped_data_dir
 from digitnet.errors import DigitnetError
-
-
-def idx_bytes(array: np.ndarray, type_code: int = 0x08) -> bytes:
-    header = bytes([0, 0, type_code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-    return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
-
-
-def write_idx_set(folder, n_train=60, n_test=20, seed=0, gzipped=True):
-    """A tiny MNIST-shaped IDX set, written as real files."""
-    rng = np.random.default_rng(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    for prefix, n in (("train", n_train), ("t10k", n_test)):
-        images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
-        labels = rng.integers(0, 10, n, dtype=np.uint8)
-        for kind, array in (("images-idx3-ubyte", images), ("labels-idx1-ubyte", labels)):
-            data = idx_bytes(array)
-            path = folder / f"{prefix}-{kind}{'.gz' if gzipped else ''}"
-            path.write_bytes(gzip.compress(data) if gzipped else data)
-    return folder
+from helpers import idx_bytes, write_idx_set
 
 
 def test_shipped_mnist_matches_published_facts():

@@ -29,7 +29,7 @@ from digitnet.errors import DigitnetError
 from digitnet.modelfile import load_model, save_model
 from digitnet.network import Network
 from digitnet.preprocess import to_network_input
-from test_data import idx_bytes, write_idx_set
+from helpers import idx_bytes, write_idx_set
 
 # Pillow warns about some damage it recovers from ("Corrupt EXIF data"); the answer is what counts here.
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::RuntimeWarning")

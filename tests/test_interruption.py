@@ -17,10 +17,9 @@ from pathlib import Path
 
 import pytest
 
-import digitnet as digitnet_package
 from digitnet.modelfile import load_model, save_model
 from digitnet.network import Network
-from test_data import write_idx_set
+from helpers import digitnet_env, write_idx_set
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
@@ -37,9 +36,7 @@ def start_train(*args) -> subprocess.Popen:
     A process started in the background inherits SIGINT ignored, and Python then installs no
     KeyboardInterrupt handler; a terminal's foreground job has the default, so restore that.
     """
-    source = str(Path(digitnet_package.__file__).resolve().parents[1])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")]))}
-    return subprocess.Popen([sys.executable, "-m", "digitnet.cli", "train", *map(str, args)], env=env, text=True,
+    return subprocess.Popen([sys.executable, "-m", "digitnet.cli", "train", *map(str, args)], env=digitnet_env(), text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from digitnet.errors import DigitnetError
-from digitnet.network import ACTIVATIONS, ACTIVATIONS_INTO, OUTPUTS, OUTPUTS_INTO, Network, sigmoid, softmax
+from digitnet.network import ACTIVATIONS, ACTIVATIONS_INTO, OUTPUTS, OUTPUTS_INTO, PREDICTION_BLOCK_ROWS, Network, sigmoid, softmax
 
 
 def test_the_videos_network_has_13002_weights_and_biases():
@@ -100,11 +100,24 @@ def test_probabilities_sum_to_one(batch):
 
 
 def test_bad_structures_are_clear_errors():
-    with pytest.raises(DigitnetError, match="activation 'swish'"):
+    with pytest.raises(DigitnetError, match="activation must be one of sigmoid, relu, tanh, not 'swish'"):
         Network(activation="swish")
-    with pytest.raises(DigitnetError, match="output"):
+    with pytest.raises(DigitnetError, match="output must be one of"):
         Network(output="linear")
-    with pytest.raises(DigitnetError, match="layer_sizes"):
+    with pytest.raises(DigitnetError, match="layer sizes 784 has 1 layers"):
         Network((784,))
     with pytest.raises(DigitnetError, match=r"need \(batch, 784\)"):
         Network().feedforward(np.zeros((2, 100)))
+
+
+@pytest.mark.parametrize("rows", [1, PREDICTION_BLOCK_ROWS - 1, PREDICTION_BLOCK_ROWS, 2 * PREDICTION_BLOCK_ROWS + 37])
+def test_predict_digit_answers_a_row_the_same_however_the_rows_are_split_at_a_block(rows):
+    # train counts its validation set in two parts; split at a block, each part must get exactly
+    # the guesses of one call, on whatever BLAS kernel (each block is the same matrix product).
+    network = Network((784, 16, 16, 10), seed=3)
+    inputs = np.random.default_rng(1).random((rows, 784), dtype=np.float32)
+    whole = network.predict_digit(inputs)
+    assert whole.shape == (rows,)
+    for split in range(0, rows + 1, PREDICTION_BLOCK_ROWS):
+        parts = np.concatenate([network.predict_digit(inputs[:split]), network.predict_digit(inputs[split:])])
+        np.testing.assert_array_equal(parts, whole)

@@ -31,9 +31,14 @@ BIAS_UP_2 = {"kind": "bias", "layer": 3, "neuron": 2, "value": 40}   # the "2" o
 OFF_1_3 = {"kind": "off", "layer": 1, "neuron": 3}
 
 
+def local_client(app):
+    """A page of the server as the browser on this computer opens it (the server answers only to its own names)."""
+    return TestClient(app, base_url="http://127.0.0.1")
+
+
 @pytest.fixture(scope="module")
 def client():
-    return TestClient(create_app())
+    return local_client(create_app())
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +64,7 @@ def folder_client(tmp_path_factory):
     """A server with a models folder of its own for the whole module (fuzzed saves land there)."""
     folder = tmp_path_factory.mktemp("models")
     shutil.copy(default_model_path(), folder / "video.safetensors")
-    return TestClient(create_app(models_dir=folder))
+    return local_client(create_app(models_dir=folder))
 
 
 def assert_clear_error(response, status):
@@ -131,7 +136,7 @@ def test_non_finite_numbers_and_broken_json_are_refused(client, raw):
 
 
 def test_edits_must_fit_the_model_the_page_names(models_dir):
-    client = TestClient(create_app(models_dir=models_dir))
+    client = local_client(create_app(models_dir=models_dir))
     fits_video = [{"kind": "off", "layer": 2, "neuron": 12}]
     assert client.post("/api/lab/evaluate?model=video.safetensors", json={"edits": fits_video}).status_code == 200
     detail = assert_clear_error(client.post("/api/lab/evaluate?model=small.safetensors", json={"edits": fits_video}), 422)
@@ -249,7 +254,7 @@ def test_test_images_refuse_bad_indices(client, indices, words):
 
 def test_a_saved_edited_model_is_served_and_the_original_file_is_unchanged(models_dir, test_set):
     original_bytes = (models_dir / "video.safetensors").read_bytes()
-    client = TestClient(create_app(models_dir=models_dir))
+    client = local_client(create_app(models_dir=models_dir))
     edits = [OFF_1_3, {"kind": "bias", "layer": 2, "neuron": 4, "value": -10}]
     evaluation = client.post("/api/lab/evaluate?model=video.safetensors", json={"edits": edits}).json()
     saved = client.post("/api/lab/save?model=video.safetensors", json={"name": "no-three", "edits": edits})
@@ -272,7 +277,7 @@ def test_a_saved_edited_model_is_served_and_the_original_file_is_unchanged(model
 
 
 def test_save_never_overwrites(models_dir):
-    client = TestClient(create_app(models_dir=models_dir))
+    client = local_client(create_app(models_dir=models_dir))
     before = (models_dir / "small.safetensors").read_bytes()
     for name in ("small.safetensors", "small", "video.safetensors"):
         detail = assert_clear_error(client.post("/api/lab/save", json={"name": name, "edits": [OFF_1_3]}), 409)
@@ -284,7 +289,7 @@ def test_save_never_overwrites(models_dir):
                                   "a\\b", ".hidden", "..", "x..safetensors", "name with spaces", "naïve", "", " ",
                                   "x" * 101])
 def test_save_refuses_names_that_are_not_a_plain_file_of_the_folder(models_dir, name):
-    client = TestClient(create_app(models_dir=models_dir))
+    client = local_client(create_app(models_dir=models_dir))
     before = sorted(p.name for p in models_dir.parent.rglob("*"))
     assert_clear_error(client.post("/api/lab/save", json={"name": name, "edits": [OFF_1_3]}), 422)
     assert sorted(p.name for p in models_dir.parent.rglob("*")) == before
@@ -292,7 +297,7 @@ def test_save_refuses_names_that_are_not_a_plain_file_of_the_folder(models_dir, 
 
 def test_save_needs_edits_and_a_models_folder(client, models_dir):
     assert "nowhere to save" in assert_clear_error(client.post("/api/lab/save", json={"name": "x", "edits": [OFF_1_3]}), 409)
-    folder_client = TestClient(create_app(models_dir=models_dir))
+    folder_client = local_client(create_app(models_dir=models_dir))
     assert "nothing to save" in assert_clear_error(folder_client.post("/api/lab/save", json={"name": "x"}), 422)
     assert_clear_error(folder_client.post("/api/lab/save", json={"edits": [OFF_1_3]}), 422)  # no name
     assert not (models_dir / "x.safetensors").exists()
@@ -310,7 +315,7 @@ def test_two_pages_edits_never_reach_each_other(models_dir, test_set):
 
     def page(name):
         edits, digit = pages[name]
-        tab = TestClient(app)
+        tab = local_client(app)
         try:
             for _ in range(15):
                 answer = tab.post("/api/lab/predict", json={"pixels": pixels, "edits": edits}).json()
@@ -326,7 +331,7 @@ def test_two_pages_edits_never_reach_each_other(models_dir, test_set):
     for thread in threads:
         thread.join()
     assert not failures and not wrong
-    assert TestClient(app).post("/api/lab/predict", json={"pixels": pixels}).json()["digit"] == 7
+    assert local_client(app).post("/api/lab/predict", json={"pixels": pixels}).json()["digit"] == 7
 
 
 # ---- /api/lab/probe --------------------------------------------------------------------------------
@@ -456,7 +461,7 @@ def test_pages_saving_one_name_at_once_make_one_file_and_the_rest_are_told(model
     barrier = threading.Barrier(4)
 
     def save(neuron):
-        tab = TestClient(app)
+        tab = local_client(app)
         barrier.wait()
         response = tab.post("/api/lab/save", json={"name": "race", "edits": [{**OFF_1_3, "neuron": neuron}]})
         statuses.append(response.status_code)
@@ -470,3 +475,11 @@ def test_pages_saving_one_name_at_once_make_one_file_and_the_rest_are_told(model
     saved = load_model(models_dir / "race.safetensors")
     assert len(saved.metadata["edits"]) == 1
     assert sorted(p.name for p in models_dir.iterdir()) == ["race.safetensors", "small.safetensors", "video.safetensors"]
+
+
+def test_another_site_cannot_save_or_evaluate_through_the_users_browser(models_dir):
+    client = local_client(create_app(models_dir=models_dir))
+    for route, body in (("/api/lab/save", {"name": "evil", "edits": [OFF_1_3]}), ("/api/lab/evaluate", {})):
+        response = client.post(route, json=body, headers={"Origin": "http://evil.example"})
+        assert_clear_error(response, 403)
+    assert not (models_dir / "evil.safetensors").exists()

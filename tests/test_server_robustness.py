@@ -38,6 +38,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
+from benchmarks.drawing import digit_like_strokes
 from digitnet.modelfile import default_model_path, save_model
 from digitnet.network import Network
 from digitnet.web.middleware import MAX_BODY_BYTES
@@ -283,7 +284,7 @@ def test_a_body_just_over_the_limit_is_refused_and_one_just_under_is_read(server
 def hostile_images():
     good = canvas_png(ONE)
     return {
-        # 25 megapixels: over the explorer's 16 MP limit, under Pillow's own bomb limit (89 MP).
+        # 25 megapixels: over the explorer's 4 MP limit, under Pillow's own bomb limit (89 MP).
         "a bomb of 5000x5000 pixels": data_url(png_bomb(5000, 5000)),
         # 400 megapixels: over twice Pillow's limit, so Pillow itself refuses it on opening.
         "a bomb of 20000x20000 pixels": data_url(png_bomb(20_000, 20_000)),
@@ -470,20 +471,6 @@ BURST_SECONDS = 4
 DRAWERS = 7  # each naming one of two models (or none) per drawing, plus one thread loading models
 
 
-def digit_like_strokes(rng: random.Random) -> list[list[tuple[float, float]]]:
-    """One to three strokes of 3-8 points in the pad's middle, roughly where people draw digits."""
-    strokes = []
-    for _ in range(rng.randint(1, 3)):
-        x, y = rng.uniform(80, 200), rng.uniform(50, 120)
-        stroke = [(x, y)]
-        for _ in range(rng.randint(2, 7)):
-            x = min(240.0, max(40.0, x + rng.uniform(-50, 50)))
-            y = min(250.0, max(30.0, y + rng.uniform(-10, 45)))
-            stroke.append((x, y))
-        strokes.append(stroke)
-    return strokes
-
-
 def check_prediction(answer: dict, expected_sizes: list[int]) -> None:
     """Self-consistent, and from the model asked for: its shapes throughout, probabilities, the guess."""
     sizes = [len(a) for a in answer["activations"]]
@@ -559,13 +546,12 @@ def test_eight_users_at_once_on_two_models_each_get_their_own_models_answers(ser
 
 # ---- big pictures at once --------------------------------------------------------------------------
 
-BIG_SIDE = 3000  # 9 megapixels, within the explorer's limit (16): a photo, or a hostile client
-CONCURRENT_BIG = 8
+BIG_SIDE = 2000  # 4 megapixels, the explorer's limit: a photo, or a hostile client
+CONCURRENT_BIG = 16
 
 
-# An accepted picture takes ~35 bytes per pixel to prepare (16 MP RGBA, a 90 kB PNG: ~550 MB), and
-# nothing bounds how many are prepared at once (uvicorn's thread pool runs 40): eight 16 MP pictures
-# at once took the server to 4.4 GB; forty would exhaust this 24 GB machine. Fix reported to the lead.
+# An accepted picture takes ~35 bytes per pixel to prepare (4 MP RGBA: ~140 MB); uvicorn's thread pool
+# would prepare 40 at once (forty 16 MP pictures once cost +2.3 GB). The server prepares one at a time.
 def test_big_pictures_at_once_do_not_multiply_the_servers_memory(server):
     if not os.access(f"/proc/{server.process.pid}/clear_refs", os.W_OK):
         pytest.skip("needs Linux's /proc/PID/clear_refs to measure peak memory")
@@ -596,6 +582,6 @@ def test_big_pictures_at_once_do_not_multiply_the_servers_memory(server):
 
     one = peak_growth_mb(1)
     many = peak_growth_mb(CONCURRENT_BIG)
-    # Bounded: a fixed number prepared at once (2 of 8 measured ~3x one, unbounded ~6x), or each made cheap.
-    assert many < max(4 * one, 400), f"one picture: +{one:.0f} MB; {CONCURRENT_BIG} at once: +{many:.0f} MB"
+    # Bounded: one prepared at a time, so sixteen at once cost about what one does (unbounded: ~16x).
+    assert many < max(2.5 * one, 250), f"one picture: +{one:.0f} MB; {CONCURRENT_BIG} at once: +{many:.0f} MB"
     assert_still_serving(server)

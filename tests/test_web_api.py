@@ -13,6 +13,7 @@ import shutil
 import socket
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -33,7 +34,7 @@ from digitnet.web.middleware import MAX_BODY_BYTES
 
 @pytest.fixture(scope="module")
 def client():
-    return TestClient(create_app())
+    return TestClient(create_app(), base_url="http://127.0.0.1")
 
 
 @pytest.fixture(scope="module")
@@ -283,6 +284,24 @@ def test_layer_gives_the_whole_matrix_and_biases(client, network):
         weights = np.array(answer["weights"])
         assert weights.shape == (n_out, n_in) and len(answer["biases"]) == n_out
         np.testing.assert_allclose(weights, network.weights[layer - 1], atol=1e-6)
+        assert answer["row_start"] == 0 and answer["total_rows"] == n_out
+
+
+def test_a_layer_too_large_for_one_answer_comes_in_parts_that_add_up(tmp_path):
+    wide = Network((784, 700, 10), seed=3)  # 548,800 weights in layer 1: over one answer's 500,000
+    save_model(tmp_path / "wide.safetensors", wide, {"history": []})
+    client = TestClient(create_app(models_dir=tmp_path), base_url="http://127.0.0.1")
+    rows, start = [], 0
+    while start < 700:
+        answer = client.get(f"/api/layer/1?model=wide.safetensors&row_start={start}")
+        assert answer.status_code == 200 and len(answer.content) < 8_000_000
+        part = answer.json()
+        assert part["row_start"] == start and part["total_rows"] == 700
+        assert 0 < len(part["weights"]) * 784 <= 500_000 and len(part["biases"]) == len(part["weights"])
+        rows += part["weights"]
+        start += len(part["weights"])
+    np.testing.assert_allclose(np.array(rows), wide.weights[0], atol=1e-6)
+    assert "past" in assert_clear_error(client.get("/api/layer/1?model=wide.safetensors&row_start=700"), 404)
 
 
 # ---- /api/examples ---------------------------------------------------------------------------------
@@ -322,7 +341,7 @@ def test_select_needs_a_models_folder(client):
 
 
 def test_each_call_names_its_model_from_the_models_folder(models_dir):
-    client = TestClient(create_app(models_dir=models_dir))
+    client = TestClient(create_app(models_dir=models_dir), base_url="http://127.0.0.1")
     info = client.get("/api/model").json()
     assert info["models"] == ["broken.safetensors", "small.safetensors", "video.safetensors"]
     selected = client.post("/api/model/select", json={"name": "small.safetensors"}).json()
@@ -342,7 +361,7 @@ def test_each_call_names_its_model_from_the_models_folder(models_dir):
 def test_one_page_switching_models_changes_nothing_for_another(models_dir):
     # Two pages on one server: the first selects another model; the second, naming none, still sees
     # the model the server started with, in every call.
-    client = TestClient(create_app(models_dir=models_dir))
+    client = TestClient(create_app(models_dir=models_dir), base_url="http://127.0.0.1")
     client.post("/api/model/select", json={"name": "small.safetensors"})
     assert client.get("/api/model").json()["name"] == "default.safetensors"
     assert len(client.get("/api/layer/1").json()["weights"]) == 16
@@ -351,7 +370,7 @@ def test_one_page_switching_models_changes_nothing_for_another(models_dir):
 
 
 def test_a_model_file_changed_on_disk_is_read_again(models_dir):
-    client = TestClient(create_app(models_dir=models_dir))
+    client = TestClient(create_app(models_dir=models_dir), base_url="http://127.0.0.1")
     assert client.get("/api/model?model=small.safetensors").json()["layer_sizes"] == [784, 8, 10]
     (models_dir / "small.safetensors").write_bytes((models_dir / "video.safetensors").read_bytes())
     assert client.get("/api/model?model=small.safetensors").json()["layer_sizes"] == [784, 16, 16, 10]
@@ -360,7 +379,7 @@ def test_a_model_file_changed_on_disk_is_read_again(models_dir):
 @pytest.mark.parametrize("query, status", [("model=missing.safetensors", 404), ("model=../video.safetensors", 404),
                                            ("model=broken.safetensors", 422), ("model=", 422)])
 def test_calls_refuse_a_model_the_folder_does_not_have(models_dir, query, status):
-    client = TestClient(create_app(models_dir=models_dir))
+    client = TestClient(create_app(models_dir=models_dir), base_url="http://127.0.0.1")
     for response in (client.get(f"/api/model?{query}"), client.get(f"/api/layer/1?{query}"),
                      client.post(f"/api/predict?{query}", json={"pixels": [0.0] * 784})):
         assert_clear_error(response, status)
@@ -368,11 +387,54 @@ def test_calls_refuse_a_model_the_folder_does_not_have(models_dir, query, status
 
 def test_a_model_file_removed_after_it_was_listed_is_a_404(models_dir, monkeypatch):
     app = create_app(models_dir=models_dir)
-    listed = app.state.explorer.model_files()
-    (models_dir / "small.safetensors").unlink()  # between the listing and the reading
-    monkeypatch.setattr(app.state.explorer, "model_files", lambda: listed)
-    detail = assert_clear_error(TestClient(app).get("/api/model?model=small.safetensors"), 404)
+    assert "small.safetensors" in app.state.explorer.model_files()
+    monkeypatch.setattr(app.state.explorer, "_inside_folder", lambda name: True)  # it was there when checked
+    (models_dir / "small.safetensors").unlink()  # between the check and the reading
+    detail = assert_clear_error(TestClient(app, base_url="http://127.0.0.1").get("/api/model?model=small.safetensors"), 404)
     assert "no longer in the models folder" in detail
+
+
+def test_links_leading_out_of_the_models_folder_are_not_followed(models_dir, tmp_path_factory):
+    outside = tmp_path_factory.mktemp("elsewhere")
+    shutil.copy(default_model_path(), outside / "secret.safetensors")
+    (models_dir / "escape.safetensors").symlink_to(outside / "secret.safetensors")
+    (models_dir / "passwd.safetensors").symlink_to("/etc/passwd")
+    (models_dir / "loop.safetensors").symlink_to(models_dir / "loop.safetensors")
+    (models_dir / "alias.safetensors").symlink_to(models_dir / "video.safetensors")  # inside: fine
+    client = TestClient(create_app(models_dir=models_dir), base_url="http://127.0.0.1")
+    listed = client.get("/api/model").json()["models"]
+    assert "alias.safetensors" in listed and not {"escape.safetensors", "passwd.safetensors", "loop.safetensors"} & set(listed)
+    for name in ["escape.safetensors", "passwd.safetensors", "loop.safetensors"]:
+        assert_clear_error(client.get(f"/api/model?model={name}"), 404)
+        assert_clear_error(client.post("/api/model/select", json={"name": name}), 404)
+    assert client.get("/api/model?model=alias.safetensors").status_code == 200
+
+
+def test_errors_name_files_as_the_page_knows_them_and_never_list_the_folder(models_dir):
+    client = TestClient(create_app(models_dir=models_dir), base_url="http://127.0.0.1")
+    answers = [client.get("/api/model?model=missing.safetensors"), client.post("/api/model/select", json={"name": "broken.safetensors"}),
+               client.get("/api/layer/1?model=../video.safetensors"), client.get("/api/model?model=notes.txt")]
+    for answer in answers:
+        detail = answer.json()["detail"]
+        assert 400 <= answer.status_code < 500 and "\n" not in detail
+        assert str(models_dir) not in detail and "/tmp" not in detail  # no path of the server's machine
+        assert "small.safetensors" not in detail  # never asked for: the list is /api/model's
+
+
+def test_a_folder_of_many_files_is_not_listed_again_on_every_call(tmp_path, monkeypatch):
+    shutil.copy(default_model_path(), tmp_path / "video.safetensors")
+    for i in range(5_000):
+        (tmp_path / f"run-{i:05}.txt").touch()
+    client = TestClient(create_app(models_dir=tmp_path), base_url="http://127.0.0.1")
+    listings = []
+    real_glob = Path.glob
+    monkeypatch.setattr(Path, "glob", lambda self, pattern: listings.append(pattern) or real_glob(self, pattern))
+    for _ in range(20):
+        assert client.post("/api/predict?model=video.safetensors", json={"pixels": [0.0] * 784}).status_code == 200
+        assert client.get("/api/model").status_code == 200
+    assert len(listings) <= 1  # read once, then kept until the folder changes
+    (tmp_path / "new.safetensors").write_bytes((tmp_path / "video.safetensors").read_bytes())
+    assert "new.safetensors" in client.get("/api/model").json()["models"]
 
 
 def test_naming_a_model_needs_a_models_folder(client):
@@ -380,7 +442,7 @@ def test_naming_a_model_needs_a_models_folder(client):
 
 
 def test_a_bad_model_file_is_a_clear_message_and_the_other_models_stay(models_dir):
-    client = TestClient(create_app(models_dir=models_dir))
+    client = TestClient(create_app(models_dir=models_dir), base_url="http://127.0.0.1")
     detail = assert_clear_error(client.post("/api/model/select", json={"name": "broken.safetensors"}), 422)
     assert "broken.safetensors" in detail and "model" in detail
     assert client.get("/api/model").json()["name"] == "default.safetensors"
@@ -398,7 +460,7 @@ def test_a_bad_model_file_is_a_clear_message_and_the_other_models_stay(models_di
     ({}, 422),
 ])
 def test_select_refuses_names_outside_the_folder(models_dir, body, status):
-    client = TestClient(create_app(models_dir=models_dir))
+    client = TestClient(create_app(models_dir=models_dir), base_url="http://127.0.0.1")
     assert_clear_error(client.post("/api/model/select", json=body), status)
 
 
@@ -415,8 +477,8 @@ def test_create_app_refuses_a_bad_model_or_folder(tmp_path):
 
 
 def test_apps_hold_their_own_model(models_dir):
-    first = TestClient(create_app(models_dir=models_dir))
-    second = TestClient(create_app(models_dir=models_dir))
+    first = TestClient(create_app(models_dir=models_dir), base_url="http://127.0.0.1")
+    second = TestClient(create_app(models_dir=models_dir), base_url="http://127.0.0.1")
     first.post("/api/model/select", json={"name": "small.safetensors"})
     assert second.get("/api/model").json()["layer_sizes"] == [784, 16, 16, 10]
 

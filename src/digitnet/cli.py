@@ -124,7 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
                     "matrix view for W a + b with the real numbers. Everything is served locally, offline.")
     serve.add_argument("--model", metavar="FILE", help="model file (default: the shipped one)")
     serve.add_argument("--models-dir", metavar="DIR", help="folder of .safetensors models to switch between in the page")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback: only this computer)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on: loopback (the default) is only this computer; any other "
+                            "address (0.0.0.0: every network) needs the token printed in the address at start")
+    serve.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                       help="another name the page may be opened by (e.g. a proxy's); others are refused, "
+                            "so a web site cannot reach the server by pointing its own name at this computer")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     serve.add_argument("--open", action="store_true", help="open the page in your web browser")
     _add_picture_commands(commands)
@@ -416,7 +421,8 @@ def command_compare(args) -> int:
 def command_serve(args) -> int:
     from .web.server import serve
 
-    serve(args.model, host=args.host, port=args.port, open_browser=args.open, models_dir=args.models_dir)
+    serve(args.model, host=args.host, port=args.port, open_browser=args.open, models_dir=args.models_dir,
+          allow_hosts=tuple(args.allow_host))
     return 0
 
 

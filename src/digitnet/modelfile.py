@@ -22,14 +22,14 @@ import safetensors.numpy
 from . import __version__
 from .errors import DigitnetError
 from .files import read_bytes, write_atomically
+from .errors import printable
 from .network import ACTIVATIONS, OUTPUTS, Network
+from .validation import MAX_LAYER_SIZE, MAX_LAYERS, Sizes  # noqa: F401 (the limits, public here too)
 
 FORMAT = "digitnet-model"
 FORMAT_VERSION = 1
 MAX_MODEL_BYTES = 512 * 1024 * 1024  # far above any MLP on 28x28 inputs; refuses absurd files
 MAX_HEADER_BYTES = 1024 * 1024
-MAX_LAYERS = 64
-MAX_LAYER_SIZE = 65_536
 
 
 @dataclass
@@ -117,9 +117,9 @@ def _metadata(header: dict, name: str) -> dict:
 
 def _structure(meta: dict, name: str) -> tuple[tuple[int, ...], str, str]:
     sizes = meta.get("layer_sizes")
-    if (not isinstance(sizes, list) or not 2 <= len(sizes) <= MAX_LAYERS
-            or not all(isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= MAX_LAYER_SIZE for n in sizes)):
-        raise DigitnetError(f"{name}: layer_sizes {sizes!r} is not a list of 2-{MAX_LAYERS} positive layer sizes")
+    problem = Sizes().why_not(sizes) if isinstance(sizes, list) else "is not a list"
+    if problem is not None:  # the limits Network (so train) applies
+        raise DigitnetError(f"{name}: layer_sizes {printable(repr(sizes)[:80])} {problem}")
     activation, output = meta.get("activation"), meta.get("output")
     if not isinstance(activation, str) or activation not in ACTIVATIONS:
         raise DigitnetError(f"{name}: unknown activation {activation!r} (known: {', '.join(ACTIVATIONS)})")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import DigitnetError
+from .validation import Integer, OneOf, Sizes, check_parameters
 
 # Each activation with its derivative. The derivative is written in terms of the activation's
 # own output a = f(z), which all three allow and which saves keeping z around in backprop.
@@ -103,6 +104,23 @@ OUTPUTS_INTO = {"sigmoid": sigmoid_into, "softmax": softmax_into}
 # He (2/n_in) for ReLU, which zeroes half its inputs and would otherwise shrink the signal.
 INIT_VARIANCE_GAIN = {"sigmoid": 1.0, "tanh": 1.0, "relu": 2.0}
 
+# predict_digit runs its rows through the network this many at a time, always counted from row 0.
+# A BLAS kernel may round a row differently depending on where it falls among the rows of one matrix
+# product, so the same rows in one product or in two could give different last bits. In fixed blocks,
+# every block is the same product whoever asks, so rows split at a block boundary (as train splits its
+# validation pass between two threads) give exactly the answers of one call, on any machine.
+# 1,024 rows of 784 float32 inputs are 3.2 MB: big enough that numpy's overhead per call is noise.
+PREDICTION_BLOCK_ROWS = 1024
+
+
+# The public constructor's rules (validation.py); the sizes' limits are the ones load_model applies.
+NETWORK_CONSTRAINTS = {
+    "layer_sizes": Sizes(),
+    "activation": OneOf(tuple(ACTIVATIONS)),
+    "output": OneOf(tuple(OUTPUTS)),
+    "seed": Integer(0, 2**32 - 1),
+}
+
 
 @dataclass(frozen=True)
 class Trace:
@@ -133,17 +151,19 @@ class Network:
 
     def __init__(self, layer_sizes=(784, 16, 16, 10), activation="sigmoid", output="sigmoid",
                  seed=0, dtype=np.float32, weights=None, biases=None):
+        check_parameters("network", NETWORK_CONSTRAINTS, layer_sizes=layer_sizes, activation=activation,
+                         output=output, seed=seed)
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            dtype = None
+        if dtype not in (np.float32, np.float64):
+            raise DigitnetError("network: dtype must be float32 or float64")
         layer_sizes = tuple(int(n) for n in layer_sizes)
-        if len(layer_sizes) < 2 or min(layer_sizes) < 1:
-            raise DigitnetError(f"layer_sizes {layer_sizes}: need at least an input and an output layer, each >= 1 neuron")
-        if activation not in ACTIVATIONS:
-            raise DigitnetError(f"activation {activation!r}: choose one of {', '.join(ACTIVATIONS)}")
-        if output not in OUTPUTS:
-            raise DigitnetError(f"output {output!r}: choose one of {', '.join(OUTPUTS)}")
         self.layer_sizes = layer_sizes
         self.activation = activation
         self.output = output
-        self.dtype = np.dtype(dtype)
+        self.dtype = dtype
         if weights is None:
             rng = np.random.default_rng(seed)
             gain = INIT_VARIANCE_GAIN[activation]
@@ -151,8 +171,11 @@ class Network:
                        for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:])]
         if biases is None:
             biases = [np.zeros(n_out) for n_out in layer_sizes[1:]]
-        self.weights = [np.ascontiguousarray(w, dtype=self.dtype) for w in weights]
-        self.biases = [np.ascontiguousarray(b, dtype=self.dtype) for b in biases]
+        try:
+            self.weights = [np.ascontiguousarray(w, dtype=self.dtype) for w in weights]
+            self.biases = [np.ascontiguousarray(b, dtype=self.dtype) for b in biases]
+        except (TypeError, ValueError):
+            raise DigitnetError("network: weights and biases must be lists of arrays of numbers") from None
         self._check_shapes()
 
     def _check_shapes(self):
@@ -219,8 +242,15 @@ class Network:
         return outputs / outputs.sum(axis=1, keepdims=True)
 
     def predict_digit(self, inputs) -> np.ndarray:
-        """The brightest output neuron per row: `(batch, 784)` -> `(batch,)` ints."""
-        return self.feedforward(inputs).argmax(axis=1)
+        """The brightest output neuron per row: `(batch, 784)` -> `(batch,)` ints.
+
+        Computed in blocks of PREDICTION_BLOCK_ROWS rows (see there), so the answer for a row never
+        depends on how many other rows came with it, as long as calls start at a block boundary."""
+        inputs = self._as_batch(inputs)
+        if len(inputs) == 0:
+            return np.zeros(0, dtype=np.int64)
+        return np.concatenate([self.feedforward(inputs[start:start + PREDICTION_BLOCK_ROWS]).argmax(axis=1)
+                               for start in range(0, len(inputs), PREDICTION_BLOCK_ROWS)])
 
     def accuracy(self, inputs, labels) -> float:
         """Fraction of rows of `inputs` `(n, 784)` whose predicted digit equals the label `(n,)`."""

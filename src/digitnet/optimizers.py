@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 
+from .validation import OneOf, Real, check_parameters
+
 OPTIMIZERS = ("adam", "momentum", "sgd")
 
 
@@ -125,7 +127,16 @@ class Adam(Optimizer):
         return step
 
 
-def make_optimizer(name: str, parameters: list[np.ndarray], learning_rate: float, momentum: float) -> Optimizer:
+OPTIMIZER_CONSTRAINTS = {
+    "name": OneOf(OPTIMIZERS),
+    "learning_rate": Real(0, exclusive_low=True),
+    "momentum": Real(0, 1, exclusive_high=True),
+}
+
+
+def make_optimizer(name: str, parameters: list[np.ndarray], learning_rate: float, momentum: float = 0.9) -> Optimizer:
+    """The optimizer called `name` (one of OPTIMIZERS) over `parameters`; an unknown name is an error."""
+    check_parameters("optimizer", OPTIMIZER_CONSTRAINTS, name=name, learning_rate=learning_rate, momentum=momentum)
     if name == "sgd":
         return SGD(parameters, learning_rate)
     if name == "momentum":

@@ -26,16 +26,27 @@ from .costs import COSTS, cost, one_hot, output_delta  # noqa: F401 (public here
 from .data import Dataset
 from .errors import DigitnetError
 from .fast_backprop import Workspace
-from .network import ACTIVATIONS, Network
+from .network import ACTIVATIONS, PREDICTION_BLOCK_ROWS, Network
 from .optimizers import OPTIMIZERS, SGD, Adam, Momentum, Optimizer, make_optimizer  # noqa: F401 (public here too)
 from .shuffling import Shuffler, shift_images  # noqa: F401 (public here too)
+from .validation import Integer, OneOf, Real, check_parameters
 
 SCHEDULES = ("cosine", "constant")
-# train splits its validation pass into two parts at a multiple of this many rows. OpenBLAS computes a
-# matrix product in tiles of up to 24 rows (on this machine's kernel), and a row in a partial tile at
-# the end may round differently; at a multiple of 768 = 2^8 * 3 every row keeps its place in its tile,
-# so the two parts give exactly the numbers of one pass, and network.accuracy's answer (tested).
-VALIDATION_ROWS_MULTIPLE = 768
+
+
+# Each setting's rule (validation.py checks them, types first, every failure a DigitnetError).
+SETTINGS_CONSTRAINTS = {
+    "epochs": Integer(1, 1_000_000),
+    "batch_size": Integer(1),
+    "learning_rate": Real(0, exclusive_low=True),
+    "schedule": OneOf(SCHEDULES),
+    "optimizer": OneOf(OPTIMIZERS),
+    "momentum": Real(0, 1, exclusive_high=True),
+    "cost": OneOf(tuple(COSTS)),
+    "weight_decay": Real(0),
+    "shift_pixels": Integer(0, 4),
+    "seed": Integer(0, 2**32 - 1),  # as numpy's legacy seeds and scikit-learn's random_state
+}
 
 
 def learning_rate_at(settings: "TrainingSettings", epoch: int) -> float:
@@ -85,20 +96,7 @@ class TrainingSettings:
     seed: int = 0                  # shuffling order (and the network's initial weights in the CLI)
 
     def __post_init__(self):
-        checks = [
-            (isinstance(self.epochs, int) and self.epochs >= 1, "epochs must be a whole number >= 1"),
-            (isinstance(self.batch_size, int) and self.batch_size >= 1, "batch_size must be a whole number >= 1"),
-            (np.isfinite(self.learning_rate) and self.learning_rate > 0, "learning_rate must be a positive number"),
-            (self.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}"),
-            (self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}"),
-            (0 <= self.momentum < 1, "momentum must be in [0, 1)"),
-            (self.cost in COSTS, f"cost must be one of {', '.join(COSTS)}"),
-            (np.isfinite(self.weight_decay) and self.weight_decay >= 0, "weight_decay must be >= 0"),
-            (isinstance(self.shift_pixels, int) and 0 <= self.shift_pixels <= 4, "shift_pixels must be 0-4"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise DigitnetError(f"training settings: {message}")
+        check_parameters("training settings", SETTINGS_CONSTRAINTS, **asdict(self))
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -200,12 +198,13 @@ def train(network: Network, dataset: Dataset, settings: TrainingSettings = Train
             return int((network.predict_digit(images) == labels).sum())
 
     def validation_accuracy() -> float:
-        """network.accuracy on the validation images, the rows from about the middle on (see
-        VALIDATION_ROWS_MULTIPLE) counted by the helper thread: numpy lets go of the GIL in the big
-        products, so the two parts run on two cores (one pass over 10,000 images would take ~6% of
-        an epoch)."""
+        """network.accuracy on the validation images, the rows from about the middle on counted by the
+        helper thread: numpy lets go of the GIL in the big products, so the two parts run on two
+        cores (one pass over 10,000 images would take ~6% of an epoch). The split falls on a block
+        boundary of predict_digit (PREDICTION_BLOCK_ROWS), so both parts are computed block by block
+        exactly as one call computes them: the same count as network.accuracy, on any BLAS kernel."""
         images, labels = dataset.validation_images, dataset.validation_labels
-        split = len(images) // 2 // VALIDATION_ROWS_MULTIPLE * VALIDATION_ROWS_MULTIPLE
+        split = min(round(len(images) / 2 / PREDICTION_BLOCK_ROWS) * PREDICTION_BLOCK_ROWS, len(images))
         second_part = helper.submit(count_correct, images[split:], labels[split:])
         return (count_correct(images[:split], labels[:split]) + second_part.result()) / max(len(images), 1)
 

@@ -6,6 +6,7 @@ step, no CDN) talks to a small JSON API, described by FastAPI at /openapi.json a
 /docs. The package, by area:
 
     app.py                 this file: the app, the page and its static files, /docs
+    security.py            who may call: Host names, same-origin writes, framing, a token off loopback
     middleware.py          limits applied before any route (body size)
     errors.py              every mistake a 4xx with one line {"detail": "..."}
     state.py               what one app holds: models, the models folder, MNIST's test set
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import html
 from importlib import resources
+from collections.abc import Iterable
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException
@@ -36,20 +38,25 @@ from .middleware import MAX_BODY_BYTES, BodySizeLimit
 from .routes_models import model_routes
 from .routes_neurons import neuron_routes
 from .routes_predictions import prediction_routes
+from .security import LOCAL_HOSTNAMES, AccessControl
 from .state import ExplorerState
 
 MEDIA_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png"}
 # Everything the page needs comes from this server: a CDN request would break offline use.
 PAGE_SECURITY = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; "
-                                            "style-src 'self'; script-src 'self'; object-src 'none'",
+                                            "style-src 'self'; script-src 'self'; object-src 'none'; "
+                                            "frame-ancestors 'none'",
                  "X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"}
 
 
-def create_app(model_path: str | Path | None = None, models_dir: str | Path | None = None) -> FastAPI:
+def create_app(model_path: str | Path | None = None, models_dir: str | Path | None = None,
+               allowed_hosts: Iterable[str] = LOCAL_HOSTNAMES, token: str | None = None) -> FastAPI:
     """The explorer app for the model at `model_path` (default: the shipped one).
 
     models_dir: a folder whose `*.safetensors` files the page offers to switch to (optional).
+    allowed_hosts: the names a request's Host header may carry (default: loopback's names only);
+    token: when given, every request must carry it (see security.py).
     A bad model file or folder raises DigitnetError here, before anything is served.
     """
     model = load_model(model_path if model_path is not None else default_model_path())
@@ -67,6 +74,7 @@ def create_app(model_path: str | Path | None = None, models_dir: str | Path | No
                               "every weighted sum z and activation a for a drawing, every neuron's weights.")
     app.state.explorer = state
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(AccessControl, allowed_hosts=allowed_hosts, token=token)  # added last: runs first
     add_error_handlers(app)
 
     @app.get("/", include_in_schema=False)

@@ -19,6 +19,7 @@ from .schemas import EpochRecord, Example, Examples, Layer, ModelInfo, Neuron, S
 from .state import MODEL_QUERY, ExplorerState
 
 MAX_EXAMPLES = 100
+MAX_MATRIX_NUMBERS = 500_000  # weights in one /api/layer answer (~5 MB of JSON; the video's layer 1: 12,544)
 
 
 def model_routes(state: ExplorerState) -> APIRouter:
@@ -44,11 +45,17 @@ def model_routes(state: ExplorerState) -> APIRouter:
                       weights=rounded(network.weights[l][index]))
 
     @router.get("/api/layer/{layer}", response_model=Layer, summary="A layer's weight matrix W and biases b")
-    def layer_matrix(layer: int, model: str | None = MODEL_QUERY) -> Layer:
+    def layer_matrix(layer: int, model: str | None = MODEL_QUERY,
+                     row_start: int = Query(0, ge=0, le=2**31, description="the first neuron (row of W) to send")) -> Layer:
         network = state.model(model).network
         l = _check_layer(network, layer)
-        return Layer(layer=layer, squish=squish(network, layer),
-                     weights=[rounded(row) for row in network.weights[l]], biases=rounded(network.biases[l]))
+        n_out, n_in = network.weights[l].shape
+        if row_start >= n_out:
+            raise HTTPException(404, f"layer {layer} has neurons 0-{n_out - 1}: row_start {row_start} is past them")
+        # A 784-65536-10 layer would be 51 million numbers (~480 MB of JSON): send it in parts.
+        rows = slice(row_start, min(n_out, row_start + max(1, MAX_MATRIX_NUMBERS // n_in)))
+        return Layer(layer=layer, squish=squish(network, layer), row_start=row_start, total_rows=n_out,
+                     weights=[rounded(row) for row in network.weights[l][rows]], biases=rounded(network.biases[l][rows]))
 
     @router.get("/api/examples", response_model=Examples, summary="MNIST test images with the model's guesses")
     def examples(count: int = Query(24, ge=1, le=MAX_EXAMPLES, description="how many images"),

@@ -23,6 +23,7 @@ import numpy as np
 from fastapi import APIRouter, HTTPException, Query
 
 from ..editing import FastAnswers, NameTakenError, apply_edits, check_edits, edit_effect, save_edited_model
+from ..errors import DigitnetError
 from ..insight import dream, explain
 from ..modelfile import Model
 from ..network import Network
@@ -70,7 +71,7 @@ def neuron_routes(state: ExplorerState) -> APIRouter:
         return source, (apply_edits(source.network, edits) if edits else source.network)
 
     def drawing(request, network: Network) -> np.ndarray:
-        inputs = network_input(request, state.pictures)  # (784,)
+        inputs = network_input(request, state.picture_preparer)  # (784,)
         if inputs.shape != (network.layer_sizes[0],):
             raise HTTPException(422, f"this model takes {network.layer_sizes[0]} inputs, not {inputs.size}")
         return inputs
@@ -142,9 +143,12 @@ def neuron_routes(state: ExplorerState) -> APIRouter:
         _, labels = state.test_set()
         accuracy = float((fast_answers(source).guesses_of(apply_edits(source.network, edits)) == labels).mean())
         try:
-            save_edited_model(target, source, edits, test_accuracy=accuracy)  # an OS error: 422, one line
+            save_edited_model(target, source, edits, test_accuracy=accuracy)
         except NameTakenError:  # another save took the name since the check above
             raise taken from None
+        except DigitnetError as error:  # a full disk, a read-only folder: named as the page knows it, no server paths
+            raise DigitnetError(str(error).replace(str(target), name).replace(str(state.models_dir), "models folder")) \
+                from None
         return Saved(name=name, models=state.model_files() or [], test_accuracy=accuracy, edit_count=len(edits))
 
     @router.post("/api/lab/probe", response_model=Probe,

@@ -10,7 +10,7 @@ import base64
 import binascii
 import io
 import re
-import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from fastapi import APIRouter, HTTPException
@@ -21,7 +21,7 @@ from .formatting import rounded
 from .schemas import Prediction, PredictRequest
 from .state import MODEL_QUERY, ExplorerState
 
-MAX_DRAWING_PIXELS = 16_000_000  # a 4000x4000 picture; a small PNG can declare far more and stall a request
+MAX_DRAWING_PIXELS = 4_000_000  # a 2000x2000 photo (the pad sends 280x280); a small PNG can declare far more
 DATA_URL = re.compile(r"data:image/[\w.+-]+;base64,", re.IGNORECASE)
 
 
@@ -31,7 +31,7 @@ def prediction_routes(state: ExplorerState) -> APIRouter:
     @router.post("/api/predict", response_model=Prediction, summary="Run a drawing through the network")
     def predict(request: PredictRequest, model: str | None = MODEL_QUERY) -> Prediction:
         network = state.model(model).network
-        inputs = network_input(request, state.pictures)  # (784,)
+        inputs = network_input(request, state.picture_preparer)  # (784,)
         if inputs.shape != (network.layer_sizes[0],):
             raise HTTPException(422, f"this model takes {network.layer_sizes[0]} inputs, not {inputs.size}")
         trace = network.trace(inputs[np.newaxis])  # batch of one
@@ -44,7 +44,7 @@ def prediction_routes(state: ExplorerState) -> APIRouter:
     return router
 
 
-def network_input(request: PredictRequest, pictures: threading.BoundedSemaphore) -> np.ndarray:
+def network_input(request: PredictRequest, preparer: ThreadPoolExecutor) -> np.ndarray:
     """The request's image or pixels -> the network's input `(784,)` float32 in [0, 1]."""
     if (request.image is None) == (request.pixels is None):
         raise HTTPException(422, "give exactly one of image (a PNG data URL) or pixels (784 numbers in 0..1)")
@@ -57,8 +57,8 @@ def network_input(request: PredictRequest, pictures: threading.BoundedSemaphore)
         raise HTTPException(422, "image: not valid base64 (send a data URL such as canvas.toDataURL('image/png') gives)") \
             from None
     _check_image_size(data)
-    with pictures:  # a few at a time: a large picture takes ~35 bytes per pixel while it is prepared
-        return to_network_input(data)  # the CLI's code path; a blank drawing raises DigitnetError -> 422
+    # One at a time, on one thread (see ExplorerState): a large picture takes ~35 bytes per pixel while prepared.
+    return preparer.submit(to_network_input, data).result()  # the CLI's code path; a blank drawing raises DigitnetError -> 422
 
 
 def _check_image_size(data: bytes) -> None:

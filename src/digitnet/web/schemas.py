@@ -91,8 +91,11 @@ class Neuron(BaseModel):
 class Layer(BaseModel):
     layer: int
     squish: str
-    weights: list[list[float]] = Field(description="W: (n_out, n_in), row i holds the weights into neuron i")
-    biases: list[float] = Field(description="b: (n_out,)")
+    weights: list[list[float]] = Field(description="W: (n_out, n_in), row i holds the weights into neuron i; only "
+                                                   "rows row_start.. of it when the layer is too large for one answer")
+    biases: list[float] = Field(description="b: (n_out,), the same rows as weights")
+    row_start: int = Field(0, description="the first neuron (row of W) in this answer")
+    total_rows: int = Field(0, description="n_out: the layer's neurons in all; ask again with row_start for more")
 
 
 class Example(BaseModel):

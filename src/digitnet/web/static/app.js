@@ -14,6 +14,11 @@ import { PEN_WIDTHS } from "./draw.js";
 import { LabEdits } from "./lab-edits.js";
 import { NeuronLab } from "./neuron-lab.js";
 import { LabResults } from "./lab-results.js";
+import { Probe } from "./probe.js";
+import { renderWeightsGrid } from "./weights-grid.js";
+import { DreamExplain } from "./dream-explain.js";
+import { LayerPlayer } from "./layer-player.js";
+import { fmt } from "./numbers.js";
 
 const THROTTLE_MS = 70; // while drawing, ask the server at most this often
 const EXAMPLE_COUNT = 24;
@@ -49,6 +54,9 @@ const results = new LabResults($("lab-results"), $("changed-panel"), {
   api, edits, onPick: (image) => pickExample(image),
   onSaved: (answer) => { state.info.models = answer.models; renderModelChoice(state.info); },
 });
+const probe = new Probe($("probe"), { api, edits, onPick: (image) => pickExample(image) });
+const dreams = new DreamExplain($, { api, edits, input: () => state.input, onFeed: (pixels) => feedPixels(pixels, "a dream") });
+const player = new LayerPlayer(network, $);
 
 // ---- predictions ------------------------------------------------------------------------------------
 
@@ -82,10 +90,25 @@ function show(prediction, source) {
   }
   guess.textContent = String(prediction.digit);
   $("confidence").textContent = `${(100 * prediction.probabilities[prediction.digit]).toFixed(0)}% sure`;
+  showFamiliarity(prediction.familiarity);
   const original = prediction.original_digit;
   $("lab-guess").hidden = original === undefined || original === null;
   $("lab-guess").textContent = original === prediction.digit ? `The edited network; the trained one says ${original} too.`
     : `The edited network; the trained one says ${original}.`;
+}
+
+/**
+ * The honest signal: a network always answers with a digit, even for an X. The server measures how far
+ * the input is from the training digits; far, and the page says the answer means little.
+ */
+function showFamiliarity(familiarity) {
+  const signal = $("far-signal");
+  signal.dataset.far = familiarity ? String(familiarity.is_far) : "unknown";
+  signal.hidden = !familiarity?.is_far;
+  if (!familiarity?.is_far) return;
+  signal.textContent = "This looks unlike any digit the network learned from " +
+    `(distance ${fmt(familiarity.score, 2)}; real digits are within ${fmt(familiarity.threshold, 2)}). ` +
+    "A network always answers with a digit, so this answer means little.";
 }
 
 function paintSeen(input) {
@@ -144,6 +167,19 @@ async function pickExample(example) {
   bringIntoView($("result-row")); // the answer, wherever the strip was scrolled to
 }
 
+/** Feed 784 brightnesses in 0..1 (a dream, say) to the network as its input. */
+async function feedPixels(pixels, what) {
+  clearTimeout(state.timer);
+  state.timer = null;
+  pad.clear({ silent: true });
+  $("pad-hint").hidden = false;
+  $("pad-hint").textContent = `showing ${what}`;
+  strip.mark(-1);
+  guess.dataset.settled = "false";
+  if (await predict({ pixels }, "example")) guess.dataset.settled = "true";
+  bringIntoView($("result-row"));
+}
+
 function message(text) {
   $("message").textContent = text;
 }
@@ -153,13 +189,16 @@ function message(text) {
 async function select(selection, { scroll = true } = {}) {
   state.selected = selection;
   network.setSelected(selection);
-  $("inspector").dataset.neuron = `${selection.layer}/${selection.index}`;
+  // data-neuron says which neuron the inspector shows, set once it shows it (tests wait for it).
+  const shown = () => { $("inspector").dataset.neuron = `${selection.layer}/${selection.index}`; };
   const context = { layerSizes: state.info.layer_sizes, layerNames: state.names };
   if (selection.layer === 0) {
     const first = shownLayers()[0].weights; // (n_out, 784): the pixel's column is its outgoing weights
     state.trained = null;
     lab.show(null, state.info.layer_sizes);
+    probe.show(null);
     inspector.show({ layer: 0, index: selection.index, outgoing: first.map((row) => row[selection.index]) }, context);
+    shown();
     if (scroll) bringIntoView($("inspector-title"), $("n-a"));
     return;
   }
@@ -171,6 +210,8 @@ async function select(selection, { scroll = true } = {}) {
       lab.show(neuron, state.info.layer_sizes, selection.layer === last ? `output neuron “${selection.index}”`
         : `${state.names[selection.layer].toLowerCase()} · neuron ${selection.index}`);
       inspector.show(edits.neuron(neuron), context);
+      probe.show(selection);
+      shown();
     }
   } catch (error) {
     message(error.message);
@@ -179,6 +220,12 @@ async function select(selection, { scroll = true } = {}) {
 }
 
 // ---- the neuron lab ----------------------------------------------------------------------------------
+
+function showWeightsGrid() {
+  renderWeightsGrid($("weights-grid"), $("grid-panel"), shownLayers()[0], {
+    onOpen: (i) => select({ layer: 1, index: i }), edited: (i) => edits.isEdited(1, i),
+  });
+}
 
 /** The layers as this page's edited network has them (the trained ones when nothing is edited). */
 function shownLayers() {
@@ -193,6 +240,7 @@ function labChanged({ final }) {
   const layers = shownLayers();
   network.setWeights(layers.map((layer) => Float32Array.from(layer.weights.flat())));
   matrix.setLayer(layers[+$("matrix-layer").value - 1], state.names, { keepCursor: true });
+  if (final) showWeightsGrid();
   document.body.dataset.edited = String(edits.size > 0);
   repredict();
   if (final) results.update();
@@ -233,6 +281,10 @@ async function loadModel(info) {
   document.body.dataset.edited = "false";
   results.setModel(info.name);
   network.setModel(sizes, info.layer_activations, layers.map((layer) => Float32Array.from(layer.weights.flat())));
+  player.setModel(state.names);
+  dreams.setModel(sizes);
+  probe.show(null);
+  showWeightsGrid();
   $("model-line").textContent = `${info.name} · ${sizes.join("–")} · ${info.parameter_count.toLocaleString("en-US")} weights and biases`;
   renderModelFacts($("model-facts"), $("history"), info);
   const side = gridSide(sizes[0]);
