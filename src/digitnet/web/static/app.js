@@ -7,9 +7,9 @@ import { NetworkView } from "./network-view.js";
 import { Inspector } from "./inspector.js";
 import { MatrixView } from "./matrix.js";
 import { ExampleStrip } from "./example-strip.js";
-import { renderModelFacts } from "./model-panel.js";
-import { grayRgb } from "./palette.js";
-import { paintCells, gridSide, bringIntoView } from "./cells.js";
+import { renderModelFacts, renderModelChoice, showModelInAddress } from "./model-panel.js";
+import { showAnswer, paintSeen } from "./answer-view.js";
+import { gridSide, bringIntoView } from "./cells.js";
 import { PEN_WIDTHS } from "./draw.js";
 import { LabEdits } from "./lab-edits.js";
 import { NeuronLab } from "./neuron-lab.js";
@@ -18,7 +18,8 @@ import { Probe } from "./probe.js";
 import { renderWeightsGrid } from "./weights-grid.js";
 import { DreamExplain } from "./dream-explain.js";
 import { LayerPlayer } from "./layer-player.js";
-import { fmt } from "./numbers.js";
+import { Presentation } from "./presentation.js";
+import { Tour } from "./tour.js";
 
 const THROTTLE_MS = 70; // while drawing, ask the server at most this often
 const EXAMPLE_COUNT = 24;
@@ -52,11 +53,17 @@ const edits = new LabEdits(); // this page's own: never sent to another tab, for
 const lab = new NeuronLab($("lab"), $("paint-tools"), $("weight-picture"), edits, { onEdit: labChanged });
 const results = new LabResults($("lab-results"), $("changed-panel"), {
   api, edits, onPick: (image) => pickExample(image),
-  onSaved: (answer) => { state.info.models = answer.models; renderModelChoice(state.info); },
+  onSaved: (answer) => { state.info.models = answer.models; renderModelChoice($("model-select-row"), $("model-select"), state.info, state.startupName); },
 });
 const probe = new Probe($("probe"), { api, edits, onPick: (image) => pickExample(image) });
 const dreams = new DreamExplain($, { api, edits, input: () => state.input, onFeed: (pixels) => feedPixels(pixels, "a dream") });
 const player = new LayerPlayer(network, $);
+const presentation = new Presentation($("present"), network);
+new Tour($, {
+  onShowNeuron: async () => {
+    if (!state.selected || state.selected.layer === 0) await select({ layer: 1, index: 0 }, { scroll: false });
+  },
+});
 
 // ---- predictions ------------------------------------------------------------------------------------
 
@@ -81,44 +88,7 @@ function show(prediction, source) {
   network.setPrediction(prediction);
   inspector.setPrediction(prediction);
   matrix.setPrediction(prediction);
-  paintSeen(prediction ? prediction.input : null);
-  guess.dataset.source = prediction ? source : "";
-  if (!prediction) {
-    guess.textContent = "–";
-    $("confidence").textContent = "";
-    return;
-  }
-  guess.textContent = String(prediction.digit);
-  $("confidence").textContent = `${(100 * prediction.probabilities[prediction.digit]).toFixed(0)}% sure`;
-  showFamiliarity(prediction.familiarity);
-  const original = prediction.original_digit;
-  $("lab-guess").hidden = original === undefined || original === null;
-  $("lab-guess").textContent = original === prediction.digit ? `The edited network; the trained one says ${original} too.`
-    : `The edited network; the trained one says ${original}.`;
-}
-
-/**
- * The honest signal: a network always answers with a digit, even for an X. The server measures how far
- * the input is from the training digits; far, and the page says the answer means little.
- */
-function showFamiliarity(familiarity) {
-  const signal = $("far-signal");
-  signal.dataset.far = familiarity ? String(familiarity.is_far) : "unknown";
-  signal.hidden = !familiarity?.is_far;
-  if (!familiarity?.is_far) return;
-  signal.textContent = "This looks unlike any digit the network learned from " +
-    `(distance ${fmt(familiarity.score, 2)}; real digits are within ${fmt(familiarity.threshold, 2)}). ` +
-    "A network always answers with a digit, so this answer means little.";
-}
-
-function paintSeen(input) {
-  const canvas = $("seen");
-  const n = state.info ? state.info.layer_sizes[0] : 784;
-  const side = gridSide(n) || 1;
-  canvas.width = side;
-  canvas.height = Math.ceil(n / side);
-  paintCells(canvas.getContext("2d"), input || new Array(n).fill(0), canvas.width, canvas.height, grayRgb);
-  canvas.setAttribute("aria-label", input ? `What the network sees: the ${canvas.width} by ${canvas.height} input` : "What the network sees: no input yet");
+  showAnswer($, prediction, source, state.info ? state.info.layer_sizes[0] : 784);
 }
 
 function drawingChanged() {
@@ -289,7 +259,7 @@ async function loadModel(info) {
   renderModelFacts($("model-facts"), $("history"), info);
   const side = gridSide(sizes[0]);
   $("seen-size").textContent = side ? `${side}×${side} = ${sizes[0]}` : String(sizes[0]);
-  renderModelChoice(info);
+  renderModelChoice($("model-select-row"), $("model-select"), info, state.startupName);
   const select = $("matrix-layer");
   const previous = +select.value || 1;
   select.replaceChildren(...layers.map((layer) => {
@@ -306,20 +276,6 @@ async function loadModel(info) {
   } else if (strip.examples.length) {
     await pickExample(strip.examples[0]);
   }
-}
-
-function renderModelChoice(info) {
-  const row = $("model-select-row");
-  row.hidden = info.models === null;
-  if (row.hidden) return;
-  const names = info.models.includes(state.startupName) ? info.models : [state.startupName, ...info.models];
-  $("model-select").replaceChildren(...names.map((name) => {
-    const option = document.createElement("option");
-    option.value = name;
-    option.textContent = name;
-    return option;
-  }));
-  $("model-select").value = info.name;
 }
 
 // Only this page switches: it names its model on every call, and in its address, so a reload or a
@@ -351,13 +307,6 @@ async function switchModel(name) {
     modelMessage(`Could not switch: ${error.message}`, "error");
     $("model-select").value = state.info.name;
   }
-}
-
-function showModelInAddress(name) {
-  const url = new URL(window.location.href);
-  if (name === null) url.searchParams.delete("model");
-  else url.searchParams.set("model", name);
-  window.history.replaceState(null, "", url);
 }
 
 async function loadExamples() {
@@ -394,10 +343,11 @@ document.addEventListener("keydown", (event) => {
     event.preventDefault();
     pad.undo();
   }
+  if (event.key.toLowerCase() === "p" && !typing && !event.ctrlKey && !event.metaKey && !event.altKey) presentation.toggle();
 });
 
 async function start() {
-  paintSeen(null);
+  paintSeen($("seen"), null, 784);
   try {
     const startup = await api.startupModel();
     state.startupName = startup.name;

@@ -81,3 +81,25 @@ function drawHistory(svg, history) {
   const best = points.reduce((b, r) => (r.validation_accuracy > b.validation_accuracy ? r : b), points[0]);
   add("circle", { cx: X(points.indexOf(best)), cy: Y(best.validation_accuracy), r: 5, fill: "none", stroke: YELLOW, "stroke-width": 1.5 });
 }
+
+/** The model menu: the files of the models folder (and the server's own model); hidden without a folder. */
+export function renderModelChoice(row, select, info, startupName) {
+  row.hidden = info.models === null;
+  if (row.hidden) return;
+  const names = info.models.includes(startupName) ? info.models : [startupName, ...info.models];
+  select.replaceChildren(...names.map((name) => {
+    const option = document.createElement("option");
+    option.value = name;
+    option.textContent = name;
+    return option;
+  }));
+  select.value = info.name;
+}
+
+/** The page's address names its model (?model=NAME), so a reload or a shared link shows the same one. */
+export function showModelInAddress(name) {
+  const url = new URL(window.location.href);
+  if (name === null) url.searchParams.delete("model");
+  else url.searchParams.set("model", name);
+  window.history.replaceState(null, "", url);
+}

@@ -94,7 +94,7 @@ export class NetworkView {
     this.narrow = width < 480; // a phone: shorter bars, no percentages
     const grid = Math.min(usable * 0.75, width * (this.narrow ? 0.25 : 0.28));
     this.grid = { x: pad, y: top + (usable - grid) / 2, size: grid, cell: grid / this.side };
-    const outputRoom = this.narrow ? 66 : Math.min(160, Math.max(96, width * 0.22)); // digit labels and bars
+    const outputRoom = (this.narrow ? 66 : Math.min(160, Math.max(96, width * 0.22))) * this.fontScale; // digit labels and bars
     const n = this.layerSizes.length - 1; // layers after the input
     const first = this.grid.x + grid + Math.max(40, width * 0.13);
     const last = width - pad - outputRoom;
@@ -269,8 +269,9 @@ export class NetworkView {
         ctx.lineWidth = 2;
         ctx.stroke();
       }
-      if (values && radius >= 12 && !isOutput) {
-        ctx.font = `${this.px(Math.min(radius * 0.8, 12 * this.fontScale), false)}px ${FONT}`;
+      const labelSize = Math.min(radius * 1.1, 12 * this.fontScale); // the activation, written inside the neuron
+      if (values && radius >= 12 && labelSize >= 11 * this.fontScale && !isOutput) {
+        ctx.font = `${this.px(labelSize, false)}px ${FONT}`;
         ctx.textAlign = "center";
         ctx.textBaseline = "middle";
         ctx.fillStyle = level > 140 ? "#111" : "#ddd";
@@ -288,8 +289,8 @@ export class NetworkView {
     ctx.textBaseline = "middle";
     ctx.fillStyle = isGuess ? YELLOW : TEXT;
     ctx.fillText(String(digit), labelX, y + 1);
-    const barX = labelX + 16;
-    const barMax = Math.max(10, this.width - barX - (this.narrow ? 4 : 46));
+    const barX = labelX + 16 * this.fontScale;
+    const barMax = Math.max(10, this.width - barX - (this.narrow ? 4 : 46 * this.fontScale));
     const barHeight = Math.max(3, Math.min(radius * 1.1, 14));
     ctx.fillStyle = "rgba(255, 255, 255, 0.08)";
     ctx.fillRect(barX, y - barHeight / 2, barMax, barHeight);
