@@ -87,16 +87,21 @@ export class Tour {
     this.place();
   }
 
-  /** Show the target, and put the card where it does not cover it (below, above, or at the side). */
+  /** Show the target, and put the card in the corner of the screen where it covers the least of it. */
   place() {
     const card = this.$("tour");
-    card.classList.remove("tour-top");
     bringIntoView(this.target);
     const box = this.target.getBoundingClientRect();
-    const cardBox = card.getBoundingClientRect();
-    // The card sits at the bottom right; if that hides the target, it moves to the top.
-    const overlaps = box.bottom > window.innerHeight - cardBox.height - 16 && box.right > window.innerWidth - cardBox.width - 16;
-    card.classList.toggle("tour-top", overlaps && box.top > cardBox.height + 24);
+    const { width, height } = card.getBoundingClientRect();
+    const [w, h] = [window.innerWidth, window.innerHeight];
+    const overlap = ([left, top]) =>
+      Math.max(0, Math.min(box.right, left + width) - Math.max(box.left, left)) *
+      Math.max(0, Math.min(box.bottom, top + height) - Math.max(box.top, top));
+    const corners = { "bottom-right": [w - width - 16, h - height - 16], "bottom-left": [16, h - height - 16],
+      "top-right": [w - width - 16, 16], "top-left": [16, 16] };
+    let best = "bottom-right";
+    for (const corner of Object.keys(corners)) if (overlap(corners[corner]) < overlap(corners[best]) - 1) best = corner;
+    card.dataset.corner = best;
   }
 
   end() {
