@@ -483,3 +483,50 @@ def test_another_site_cannot_save_or_evaluate_through_the_users_browser(models_d
         response = client.post(route, json=body, headers={"Origin": "http://evil.example"})
         assert_clear_error(response, 403)
     assert not (models_dir / "evil.safetensors").exists()
+
+
+# ---- far from digits -------------------------------------------------------------------------------
+
+def canvas(strokes) -> str:
+    """A 280x280 pad as the page sends it (white ink on black) with `strokes(pen)` drawn, as a data URL."""
+    image = Image.new("RGB", (280, 280), "black")
+    strokes(ImageDraw.Draw(image))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+SHAPES = {
+    "X": (lambda pen: (pen.line((60, 60, 220, 220), fill="white", width=23),
+                       pen.line((220, 60, 60, 220), fill="white", width=23)), True),
+    "smiley": (lambda pen: (pen.ellipse((40, 40, 240, 240), outline="white", width=16),
+                            pen.ellipse((95, 95, 120, 120), fill="white"), pen.ellipse((160, 95, 185, 120), fill="white"),
+                            pen.arc((85, 110, 195, 200), 20, 160, fill="white", width=16)), True),
+    "dot": (lambda pen: pen.ellipse((130, 130, 152, 152), fill="white"), True),
+    "3": (lambda pen: (pen.arc((90, 40, 190, 140), 180, 90, fill="white", width=23),
+                       pen.arc((80, 130, 190, 240), 270, 160, fill="white", width=23)), False),
+    "7": (lambda pen: pen.line([(60, 50), (220, 50), (120, 240)], fill="white", width=23), False),
+}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("route", ["/api/predict", "/api/lab/predict"])
+def test_the_answer_says_when_a_drawing_is_far_from_every_digit(client, route, shape):
+    strokes, far = SHAPES[shape]
+    answer = client.post(route, json={"image": canvas(strokes)}).json()
+    familiarity = answer["familiarity"]
+    assert familiarity["is_far"] is far and familiarity["threshold"] == 1.0
+    assert (familiarity["score"] > 1.0) is far
+    if not far:
+        assert answer["digit"] == int(shape)
+
+
+def test_real_test_digits_are_near_and_the_signal_ignores_edits(client, test_set):
+    images, _ = test_set
+    scores = []
+    for index in range(0, 20):
+        plain = client.post("/api/predict", json={"pixels": images[index].tolist()}).json()["familiarity"]
+        edited = client.post("/api/lab/predict", json={"pixels": images[index].tolist(), "edits": [BIAS_UP_2]}).json()
+        assert edited["familiarity"] == plain  # a property of the input, not of the network
+        scores.append(plain["is_far"])
+    assert sum(scores) <= 2  # 4.4% of MNIST's test digits are flagged: its oddest scrawls

@@ -29,7 +29,7 @@ from ..modelfile import Model
 from ..network import Network
 from ..probing import probe_neuron
 from .formatting import rounded
-from .routes_predictions import network_input
+from .routes_predictions import familiarity_of, network_input
 from .schemas_neurons import (ChangedAnswer, DigitAccuracy, Dream, DreamRequest, EditsRequest, Evaluation,
                               ExplainRequest, Explanation, LabPrediction, LabPredictRequest, MnistImage,
                               MnistImages, Probe, ProbedImage, ProbeRequest, Saved, SaveRequest, to_edits)
@@ -89,7 +89,8 @@ def neuron_routes(state: ExplorerState) -> APIRouter:
                              activations=[rounded(a[0]) for a in trace.activations],
                              digit=int(trace.outputs[0].argmax()), probabilities=rounded(probabilities),
                              original_digit=int(original_probabilities.argmax()),
-                             original_probabilities=rounded(original_probabilities))
+                             original_probabilities=rounded(original_probabilities),
+                             familiarity=familiarity_of(state, inputs))
 
     @router.post("/api/lab/evaluate", response_model=Evaluation,
                  summary="The edited network's accuracy on all 10,000 test images, against the original's")

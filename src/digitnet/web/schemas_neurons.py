@@ -6,7 +6,7 @@ and neuron exist in the model a request names is checked by digitnet.editing.che
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -78,7 +78,6 @@ class LabPrediction(Prediction):
 
     original_digit: int = Field(description="the trained (unedited) network's guess")
     original_probabilities: list[float] = Field(description="(10,) the trained network's probabilities")
-    familiarity: dict[str, Any] | None = Field(None, description="how far the input is from the training digits")
 
 
 class DigitAccuracy(BaseModel):

@@ -1,5 +1,6 @@
 """What one explorer app holds: the model it started with, the models folder and the files of it
-loaded lately, MNIST's test set (loaded once). No global state: `create_app` makes one of these."""
+loaded lately, MNIST's test set and training digits (loaded once). No global state: `create_app`
+makes one of these."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import numpy as np
 from fastapi import HTTPException, Query
 
 from ..errors import DigitnetError
+from ..familiarity import TrainingDigits, familiarity
 from ..modelfile import Model, load_model
 
 # A file name of the folder: no path separators, no hidden files, the model suffix.
@@ -38,6 +40,8 @@ class ExplorerState:
         self._loaded: OrderedDict[str, tuple[tuple[int, int], Model, np.ndarray | None]] = OrderedDict()
         self._startup_guesses: np.ndarray | None = None
         self._models_lock = threading.Lock()
+        self._training_digits = None  # familiarity.TrainingDigits, made on first use
+        self._familiarity_lock = threading.Lock()
         self._listing: tuple[int, list[str]] | None = None  # (the folder's mtime, its model files)
         # Preparing a picture takes ~35 bytes per pixel (140 MB at the 4-megapixel limit) and uvicorn's thread
         # pool would prepare 40 at once. One thread prepares them all, in turn: a semaphore alone was not
@@ -110,6 +114,18 @@ class ExplorerState:
                 dataset = load_dataset()  # keep only the test arrays, not the 200 MB of training images
                 self._test_set = (dataset.test_images, dataset.test_labels)
             return self._test_set
+
+    def familiarity(self, inputs: np.ndarray) -> tuple[float, bool] | None:
+        """How far one input `(784,)` is from MNIST's training digits (familiarity.py): (score, is_far),
+        or None for an input that is not 28x28. The training digits are read and blurred on first
+        use (~0.5 s, ~80 MB), then kept."""
+        if inputs.size != 784:
+            return None
+        with self._familiarity_lock:
+            if self._training_digits is None:
+                self._training_digits = TrainingDigits.shipped()
+        score, is_far = familiarity(inputs, self._training_digits)
+        return float(score[0]), bool(is_far[0])
 
     def test_guesses(self, model: Model) -> np.ndarray:
         """The model's guess for every test image `(10000,)`, computed once per loaded model."""
