@@ -127,6 +127,6 @@ def in_viewport(page, selector):
 def eight(x0, y0, size):
     """An 8 as two loops, in a box of side `size` (fraction of the pad) with its top-left at (x0, y0)."""
     def loop(cy, r):
-        return [(x0 + size / 2 + r * 0.9 * math.sin(2 * math.pi * k / 24), y0 + cy + r * math.cos(2 * math.pi * k / 24))
-                for k in range(25)]
+        return [(x0 + size / 2 + r * 0.9 * math.sin(2 * math.pi * k / 16), y0 + cy + r * math.cos(2 * math.pi * k / 16))
+                for k in range(17)]
     return [loop(size * 0.27, size * 0.25), loop(size * 0.73, size * 0.27)]

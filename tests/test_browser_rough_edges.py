@@ -29,7 +29,7 @@ def stroke_width(page):
     }""")
 
 
-def test_1_a_thin_pen_for_small_digits(page):
+def test_1_the_pen_width_control_and_digits_of_any_size(page):
     bar = [[(0.5, 0.2), (0.5, 0.8)]]  # a vertical stroke: its width is the pen's
     draw(page, bar)
     thick = stroke_width(page)
@@ -37,8 +37,13 @@ def test_1_a_thin_pen_for_small_digits(page):
     draw(page, bar)
     thin = stroke_width(page)
     assert thick == pytest.approx(280 / 12, abs=2) and thin == pytest.approx(280 / 24, abs=2)
-    # An 8 drawn at a quarter of the pad: a thin pen keeps its two loops apart.
-    assert draw(page, eight(0.38, 0.36, 0.27)) == "8"
+    # An 8 drawn small (a fifth of the pad: the blob the issue saw) and large, with the thin and thick pens.
+    answers = {}
+    for pen in ("thin", "thick"):
+        page.select_option("#pen-width", pen)
+        for size in (0.2, 0.7):
+            answers[pen, size] = draw(page, eight(0.5 - size / 2, 0.5 - size / 2, size))
+    assert set(answers.values()) == {"8"}, answers
 
 
 def test_2_results_land_in_view(browser, server):
