@@ -122,3 +122,17 @@ def test_play_lights_the_layers_in_order_and_step_moves_one(page):
         page.click("#step")
         assert page.get_attribute("#net", "data-revealed") == expected
     assert layer_brightness(page, 2) > 0
+
+
+@pytest.mark.parametrize("name, strokes, far", [("X", X, True), ("smiley", SMILEY, True), ("dot", DOT, True),
+                                                 ("3", THREE, False)])
+def test_the_far_from_digits_signal(page, name, strokes, far):
+    draw(page, strokes)
+    signal = page.locator("#far-signal")
+    assert signal.get_attribute("data-far") == str(far).lower(), name
+    if far:
+        assert "unlike any digit" in signal.inner_text()
+        if name == "X":
+            screenshot(page, "far-signal-1280x800-x.png")
+    else:
+        assert signal.is_hidden() and page.inner_text("#guess") == "3"

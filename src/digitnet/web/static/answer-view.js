@@ -43,7 +43,7 @@ function showFamiliarity(signal, familiarity) {
   signal.dataset.far = familiarity ? String(familiarity.is_far) : "unknown";
   signal.hidden = !familiarity?.is_far;
   if (!familiarity?.is_far) return;
-  signal.textContent = "This looks unlike any digit the network learned from " +
-    `(distance ${fmt(familiarity.score, 2)}; real digits are within ${fmt(familiarity.threshold, 2)}). ` +
+  signal.textContent = "This looks unlike any digit the network learned from: it is " +
+    `${fmt(familiarity.score / familiarity.threshold, 1)}× as far from the nearest training digit as 98% of real digits are. ` +
     "A network always answers with a digit, so this answer means little.";
 }
