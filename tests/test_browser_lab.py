@@ -21,7 +21,7 @@ def open_neuron(page, layer, index):
 
 
 def settled(page):
-    page.wait_for_selector("#lab-results[data-settled=true]")
+    page.wait_for_selector("#lab-results[data-settled=true]", state="attached")  # (hidden when nothing is edited)
     page.wait_for_selector("#guess[data-settled=true]")
 
 
@@ -87,9 +87,18 @@ def test_paint_a_neuron_and_see_the_guess_and_the_test_accuracy_change(page):
     expect(page.locator("#lab-results")).to_be_hidden()
 
 
-def test_a_preset_and_switching_off(page):
+def test_presets_keyboard_painting_and_switching_off(page):
     open_neuron(page, 1, 3)
     page.uncheck("#overlay")
+    page.check("#tool-plus", force=True)  # painting by keyboard: arrow keys move the cursor, Space paints
+    page.focus("#weight-picture")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Space")
+    settled(page)
+    assert "weights painted" in page.inner_text("#lab-status")
+    page.click("#lab-reset")
+    settled(page)
+    assert page.inner_text("#lab-status") == "This neuron is as trained."
     page.click("#preset-edge")
     settled(page)
     colours = weight_colours(page)

@@ -50,7 +50,7 @@ const inspector = new Inspector($("inspector"), { onSelect: select });
 const matrix = new MatrixView($("matrix"), $("matrix-readout"), { onSelect: select });
 const strip = new ExampleStrip($("examples"), { onPick: pickExample });
 const edits = new LabEdits(); // this page's own: never sent to another tab, forgotten on reload
-const lab = new NeuronLab($("lab"), $("paint-tools"), $("weight-picture"), edits, { onEdit: labChanged });
+const lab = new NeuronLab($("lab"), $("paint-tools"), $("weight-picture"), edits, { onEdit: labChanged, cursor: () => inspector.cursor });
 const results = new LabResults($("lab-results"), $("changed-panel"), {
   api, edits, onPick: (image) => pickExample(image),
   onSaved: (answer) => { state.info.models = answer.models; renderModelChoice($("model-select-row"), $("model-select"), state.info, state.startupName); },

@@ -15,12 +15,13 @@ export class NeuronLab {
    * root: the lab's box; tools: the paint toolbar's box beside the weight picture; picture: that canvas.
    * edits: the page's LabEdits. onEdit({final}) runs after every change (final: a stroke or a field is done).
    */
-  constructor(root, tools, picture, edits, { onEdit }) {
+  constructor(root, tools, picture, edits, { onEdit, cursor }) {
     this.root = root;
     this.tools = tools;
     this.picture = picture;
     this.edits = edits;
     this.onEdit = onEdit;
+    this.cursor = cursor; // () -> the pixel under the weight picture's keyboard cursor, or null
     this.trained = null; // the open neuron as trained: {layer, index, squish, bias, weights}
     this.undoStack = new Map(); // "layer/neuron" -> [earlier edits of that neuron]
     this.tool = "look";
@@ -30,6 +31,16 @@ export class NeuronLab {
     picture.addEventListener("pointerdown", (event) => this.startPaint(event));
     picture.addEventListener("pointermove", (event) => this.paint(event));
     for (const type of ["pointerup", "pointercancel", "lostpointercapture"]) picture.addEventListener(type, () => this.endPaint());
+    // By keyboard: the arrow keys move the picture's cursor (inspector.js), Space or Enter paints there.
+    picture.addEventListener("keydown", (event) => {
+      if ((event.key !== " " && event.key !== "Enter") || this.tool === "look" || !this.trained || this.trained.layer !== 1) return;
+      event.preventDefault();
+      const j = this.cursor() ?? Math.floor(this.side / 2) * this.side + Math.floor(this.side / 2);
+      this.remember();
+      this.painting = { weights: (this.edits.get(1, this.trained.index).weights || this.trained.weights).slice() };
+      this.paintAt(Math.floor(j / this.side), j % this.side);
+      this.endPaint();
+    });
   }
 
   // ---- the controls --------------------------------------------------------------------------------
@@ -94,7 +105,8 @@ export class NeuronLab {
       this.onEdit({ final: true });
     });
 
-    const tools = element("div", { className: "paint-tools", attributes: { role: "radiogroup", "aria-label": "Paint the weights" } });
+    const tools = element("div", { className: "paint-tools", attributes: { role: "radiogroup",
+      "aria-label": "Paint the weights (on the picture: drag, or arrow keys and Space)" } });
     for (const [tool, text, title] of [["look", "Look", "read the weights under the pointer"], ["plus", "+ brush", "add positive (green) weight"],
       ["minus", "− brush", "add negative (red) weight"], ["erase", "Eraser", "set weights to 0"]]) {
       const label = element("label", { className: `tool tool-${tool}`, attributes: { title } });
@@ -190,8 +202,13 @@ export class NeuronLab {
 
   paint(event) {
     if (!this.painting) return;
+    const [row, col] = cellAt(this.picture, event, this.side, this.side);
+    this.paintAt(row, col);
+  }
+
+  /** One pass of the brush centred on the cell (row, col) of the weight picture. */
+  paintAt(row, col) {
     const side = this.side;
-    const [row, col] = cellAt(this.picture, event, side, side);
     const r = this.brushSize;
     const weights = this.painting.weights;
     for (let dr = -r; dr <= r; dr++) {
