@@ -530,3 +530,12 @@ def test_real_test_digits_are_near_and_the_signal_ignores_edits(client, test_set
         assert edited["familiarity"] == plain  # a property of the input, not of the network
         scores.append(plain["is_far"])
     assert sum(scores) <= 2  # 4.4% of MNIST's test digits are flagged: its oddest scrawls
+
+
+def test_the_server_prepares_the_test_set_and_training_digits_before_the_first_page_asks():
+    app = create_app()
+    state = app.state.explorer
+    state.prepare_in_background().join(timeout=120)
+    assert state._training_digits is not None and state._test_set is not None
+    answer = local_client(app).post("/api/predict", json={"image": canvas(SHAPES["X"][0])}).json()
+    assert answer["familiarity"]["is_far"]

@@ -83,6 +83,7 @@ def serve(model_path: str | Path | None = None, host: str = "127.0.0.1", port: i
     elif token is None:
         token = new_token()
     app = create_app(model_path, models_dir, allowed_hosts=allowed, token=token)
+    app.state.explorer.prepare_in_background()  # MNIST's test set and training digits, while the page loads
     shown_host = {"0.0.0.0": socket.gethostname(), "::": socket.gethostname()}.get(
         host, f"[{host}]" if ":" in host else host)
     url = f"http://{shown_host}:{port}/" + (f"?token={token}" if token else "")

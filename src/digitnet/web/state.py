@@ -121,11 +121,30 @@ class ExplorerState:
         use (~0.5 s, ~80 MB), then kept."""
         if inputs.size != 784:
             return None
+        score, is_far = familiarity(inputs, self.training_digits())
+        return float(score[0]), bool(is_far[0])
+
+    def training_digits(self) -> TrainingDigits:
+        """MNIST's training digits as familiarity.py compares inputs with them, made on first use
+        (~0.5-1.5 s); a request that comes while they are being made waits for the rest."""
         with self._familiarity_lock:
             if self._training_digits is None:
                 self._training_digits = TrainingDigits.shipped()
-        score, is_far = familiarity(inputs, self._training_digits)
-        return float(score[0]), bool(is_far[0])
+            return self._training_digits
+
+    def prepare_in_background(self) -> threading.Thread:
+        """Read MNIST's test set and training digits on a thread of their own, so that the first page
+        (its examples, its first drawing) does not wait ~2 s for them. `serve` calls this."""
+        def prepare():
+            try:
+                self.test_set()
+                self.training_digits()
+            except (DigitnetError, OSError):  # the request that needs them reports it, as one line
+                pass
+
+        thread = threading.Thread(target=prepare, name="digitnet-prepare", daemon=True)
+        thread.start()
+        return thread
 
     def test_guesses(self, model: Model) -> np.ndarray:
         """The model's guess for every test image `(10000,)`, computed once per loaded model."""
