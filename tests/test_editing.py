@@ -296,3 +296,8 @@ def test_a_name_taken_is_its_own_error(original, tmp_path):
     from digitnet.editing import NameTakenError
     with pytest.raises(NameTakenError):
         save_edited_model(original.path, original, [Edit("off", 1, 0)])
+
+
+def test_apply_edits_takes_edits_not_dicts():
+    with pytest.raises(DigitnetError, match="edits\\[0\\]: dict is not an Edit .*edits_from_json"):
+        apply_edits(small_network(), [{"kind": "off", "layer": 1, "neuron": 0}])

@@ -152,6 +152,8 @@ def check_edits(network: Network, edits: list[Edit]) -> None:
     if len(edits) > MAX_EDITS:
         raise DigitnetError(f"edits: {len(edits)} edits is too many (limit {MAX_EDITS})")
     for i, edit in enumerate(edits):
+        if not isinstance(edit, Edit):
+            raise DigitnetError(f"edits[{i}]: {type(edit).__name__} is not an Edit (for JSON objects use edits_from_json)")
         if edit.layer > last:
             raise DigitnetError(f"edits[{i}]: layer {edit.layer} does not exist: this network has layers 1-{last} "
                                 f"after the input")
