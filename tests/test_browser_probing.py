@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from browser_helpers import browser, draw, expect, open_page, page, screenshot, server  # noqa: F401
+from browser_helpers import browser, draw, expect, in_viewport, open_page, page, screenshot, server  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -133,6 +133,7 @@ def test_the_far_from_digits_signal(page, name, strokes, far):
     if far:
         assert "unlike any digit" in signal.inner_text()
         if name == "X":
+            assert in_viewport(page, "#far-signal"), "the warning is seen with the guess, at 1280x800"
             screenshot(page, "far-signal-1280x800-x.png")
     else:
         assert signal.is_hidden() and page.inner_text("#guess") == "3"
