@@ -42,8 +42,16 @@ export class MatrixView {
         // A tap on a touch screen only reads (a 784-column W gives a finger hairline columns); the
         // readout's button opens the neuron. A mouse click opens it at once.
         if (row === null || id === "m-a") return;
-        if (TOUCH.matches || event.pointerType === "touch") this.offerNeuron(row);
-        else this.onSelect({ layer: this.layer.layer, index: row });
+        if (!(TOUCH.matches || event.pointerType === "touch")) {
+          this.onSelect({ layer: this.layer.layer, index: row });
+          return;
+        }
+        if (id === "m-w" && this.nIn > 48) {
+          // Too many columns for a finger to pick one: the tap reads the whole row (one neuron's weights).
+          this.describe(this.describeRow, row, 0);
+          this.moveCursor(row, 0, { wholeRow: true });
+        }
+        this.offerNeuron(row);
       });
     }
     this.readout(TOUCH.matches ? "Tap the matrix (or focus it and use the arrow keys) to read its numbers."
@@ -135,15 +143,15 @@ export class MatrixView {
     this.describe(this.describeWeight, row, col);
   }
 
-  moveCursor(row, col) {
+  moveCursor(row, col, { wholeRow = false } = {}) {
     this.cursor = [row, col];
     const canvas = this.$("m-w");
     const box = this.$("m-cursor");
     const cellWidth = canvas.clientWidth / this.nIn;
     const cellHeight = canvas.clientHeight / this.nOut;
     Object.assign(box.style, {
-      left: `${col * cellWidth - 1}px`, top: `${row * cellHeight - 1}px`,
-      width: `${Math.max(3, cellWidth) + 2}px`, height: `${cellHeight + 2}px`,
+      left: `${wholeRow ? -1 : col * cellWidth - 1}px`, top: `${row * cellHeight - 1}px`,
+      width: `${wholeRow ? canvas.clientWidth + 2 : Math.max(3, cellWidth) + 2}px`, height: `${cellHeight + 2}px`,
     });
     box.hidden = false;
   }
@@ -161,6 +169,14 @@ export class MatrixView {
       text += `. With a[${col}] = ${fmt(a)} it adds W·a = ${fmt(w * a)} to z[${row}].`;
     }
     this.readout(text);
+  }
+
+  describeRow(row) {
+    const l = this.layer.layer;
+    const weights = this.flat.slice(row * this.nIn, (row + 1) * this.nIn);
+    this.readout(`Row ${row} of W: the ${this.nIn} weights into ${this.neuronName(l, row)}, ` +
+      `from ${fmt(Math.min(...weights), 2)} to ${fmt(Math.max(...weights), 2)}; z[${row}] = ` +
+      `${this.prediction ? fmt(this.prediction.weighted_sums[l - 1][row]) : "(no input yet)"}.`);
   }
 
   describeInput(col) {
