@@ -1,18 +1,28 @@
-"""Helpers for driving the explorer in a real headless Chromium against a real uvicorn server.
+"""What the browser tests share: a real uvicorn server with a models folder, a real headless Chromium,
+a page opened and ready, drawing with the mouse, screenshots to look at.
 
-The same launch as tests/test_browser.py (Debian's /usr/bin/chromium through Playwright); digits are drawn
-with the mouse, as a person would. Screenshots go to test-artifacts/ (look at them).
+Imported by the tests/test_browser*.py modules (pytest puts tests/ on the path).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import shutil
 import socket
 import threading
 import time
 import urllib.request
 from pathlib import Path
+
+import pytest
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
+expect, sync_playwright = sync_api.expect, sync_api.sync_playwright
+
+from digitnet.modelfile import default_model_path, save_model
+from digitnet.network import Network
+from digitnet.web import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -23,7 +33,33 @@ PHONE = {"width": 390, "height": 844}
 
 # Digits as strokes in the pad's unit square (x right, y down): large and clear, like MNIST's.
 ZERO = [[(0.5 + 0.25 * math.sin(2 * math.pi * k / 20), 0.5 - 0.34 * math.cos(2 * math.pi * k / 20)) for k in range(21)]]
+ONE = [[(0.53, 0.14), (0.47, 0.86)]]
 SEVEN = [[(0.24, 0.18), (0.76, 0.18), (0.58, 0.5), (0.44, 0.86)]]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A real uvicorn on a free loopback port, with a models folder holding two good models and a broken one."""
+    uvicorn = pytest.importorskip("uvicorn")
+    models = tmp_path_factory.mktemp("models")
+    shutil.copy(default_model_path(), models / "video.safetensors")
+    (models / "broken.safetensors").write_bytes(b"not a model")
+    save_model(models / "small.safetensors", Network((784, 8, 10), seed=1), {"history": []})  # untrained
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(models_dir=models), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60  # a condition, not a timing: generous for a machine shared by many
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("the explorer server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
 
 
 class LiveServer:
@@ -57,7 +93,17 @@ class LiveServer:
         self.thread.join(timeout=30)
 
 
-def open_page(browser, url: str, viewport=DESKTOP, scale=1, path: str = "/"):
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def open_page(browser, server, viewport=DESKTOP, scale=1, path: str = "/"):
     """A fresh page, loaded and ready; records requests and JavaScript errors to check later."""
     page = browser.new_page(viewport=viewport, device_scale_factor=scale)
     page.set_default_timeout(20_000)
@@ -66,9 +112,20 @@ def open_page(browser, url: str, viewport=DESKTOP, scale=1, path: str = "/"):
     page.on("pageerror", lambda error: page.errors.append(str(error)))
     page.on("console", lambda message: message.type == "error" and page.errors.append(message.text))
     page.on("request", lambda request: page.requests.append(request.url))
-    page.goto(url + path)
-    page.wait_for_selector("body[data-ready=true]")
+    page.goto(server + path)
+    # The first answer of a fresh server also reads the training digits once (familiarity): on a busy
+    # machine that takes a while, so the page gets longer to become ready than later steps.
+    page.wait_for_selector("body[data-ready=true]", timeout=30_000)
     return page
+
+
+@pytest.fixture
+def page(browser, server):
+    page = open_page(browser, server)
+    yield page
+    errors = page.errors
+    page.close()
+    assert errors == []
 
 
 def draw(page, strokes):
@@ -91,3 +148,20 @@ def draw(page, strokes):
 def screenshot(page, name, full_page=False):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / name), full_page=full_page)
+
+
+def in_viewport(page, selector):
+    """Whether the whole of the element is inside the viewport (its bounding box, in CSS pixels)."""
+    return page.evaluate("""(selector) => {
+        const box = document.querySelector(selector).getBoundingClientRect();
+        return box.height > 0 && box.top >= 0 && box.bottom <= window.innerHeight
+            && box.left >= 0 && box.right <= window.innerWidth;
+    }""", selector)
+
+
+def eight(x0, y0, size):
+    """An 8 as two loops, in a box of side `size` (fraction of the pad) with its top-left at (x0, y0)."""
+    def loop(cy, r):
+        return [(x0 + size / 2 + r * 0.9 * math.sin(2 * math.pi * k / 16), y0 + cy + r * math.cos(2 * math.pi * k / 16))
+                for k in range(17)]
+    return [loop(size * 0.27, size * 0.25), loop(size * 0.73, size * 0.27)]

@@ -15,6 +15,8 @@ step, no CDN) talks to a small JSON API, described by FastAPI at /openapi.json a
     routes_jobs.py         the lab: /api/lab, /api/jobs (start, watch by SSE, pause, resume, stop, compare)
     jobs.py                the lab's job registry: ids, states, limits, the streams watching each job
     schemas_jobs.py        what starting a job takes (JobRequest), the presets
+    routes_neurons.py      /api/lab/*: the neuron lab (edits sent by each page), probing, dream, explain
+    schemas.py             the JSON each route takes and gives (schemas_neurons.py: the lab's)
     formatting.py          numbers and squish names as the page receives them
     server.py              `serve`: uvicorn, the address printed once it listens
 
@@ -44,6 +46,7 @@ from .jobs import JobRegistry
 from .middleware import MAX_BODY_BYTES, BodySizeLimit
 from .routes_jobs import job_routes
 from .routes_models import model_routes
+from .routes_neurons import neuron_routes
 from .routes_predictions import prediction_routes
 from .security import LOCAL_HOSTNAMES, AccessControl
 from .state import ExplorerState
@@ -114,6 +117,7 @@ def create_app(model_path: str | Path | None = None, models_dir: str | Path | No
     app.include_router(model_routes(state))
     app.include_router(prediction_routes(state))
     app.include_router(job_routes(state, jobs))
+    app.include_router(neuron_routes(state))
 
     return app
 

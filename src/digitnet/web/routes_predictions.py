@@ -1,7 +1,8 @@
 """The route that runs a drawing through the network: POST /api/predict.
 
 A drawing arrives as a PNG data URL (prepared by the CLI's own `to_network_input`) or as 784 pixels;
-the answer is every layer's weighted sums z and activations a, the guess and its probabilities.
+the answer is every layer's weighted sums z and activations a, the guess and its probabilities, and
+how far the input is from the training digits (an X still gets a confident digit; this says so).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from PIL import Image
 
 from ..preprocess import FORMATS, to_network_input
 from .formatting import rounded
-from .schemas import Prediction, PredictRequest
+from .schemas import Familiarity, Prediction, PredictRequest
 from .state import MODEL_QUERY, ExplorerState
 
 MAX_DRAWING_PIXELS = 4_000_000  # a 2000x2000 photo (the pad sends 280x280); a small PNG can declare far more
@@ -31,7 +32,7 @@ def prediction_routes(state: ExplorerState) -> APIRouter:
     @router.post("/api/predict", response_model=Prediction, summary="Run a drawing through the network")
     def predict(request: PredictRequest, model: str | None = MODEL_QUERY) -> Prediction:
         network = state.model(model).network
-        inputs = _network_input(request, state.picture_preparer)  # (784,)
+        inputs = network_input(request, state.picture_preparer)  # (784,)
         if inputs.shape != (network.layer_sizes[0],):
             raise HTTPException(422, f"this model takes {network.layer_sizes[0]} inputs, not {inputs.size}")
         trace = network.trace(inputs[np.newaxis])  # batch of one
@@ -39,12 +40,19 @@ def prediction_routes(state: ExplorerState) -> APIRouter:
         return Prediction(input=rounded(inputs),
                           weighted_sums=[rounded(z[0]) for z in trace.weighted_sums],
                           activations=[rounded(a[0]) for a in trace.activations],
-                          digit=int(trace.outputs[0].argmax()), probabilities=rounded(probabilities))
+                          digit=int(trace.outputs[0].argmax()), probabilities=rounded(probabilities),
+                          familiarity=familiarity_of(state, inputs))
 
     return router
 
 
-def _network_input(request: PredictRequest, preparer: ThreadPoolExecutor) -> np.ndarray:
+def familiarity_of(state: ExplorerState, inputs: np.ndarray) -> Familiarity | None:
+    """The far-from-digits signal for one input `(784,)`, as the page receives it."""
+    found = state.familiarity(inputs)
+    return None if found is None else Familiarity(score=round(found[0], 4), is_far=found[1])
+
+
+def network_input(request: PredictRequest, preparer: ThreadPoolExecutor) -> np.ndarray:
     """The request's image or pixels -> the network's input `(784,)` float32 in [0, 1]."""
     if (request.image is None) == (request.pixels is None):
         raise HTTPException(422, "give exactly one of image (a PNG data URL) or pixels (784 numbers in 0..1)")

@@ -32,6 +32,16 @@ class PredictRequest(BaseModel):
                     "image, ink bright (1.0) on black (0.0), like MNIST.")
 
 
+class Familiarity(BaseModel):
+    """How far an input is from the digits the network learned from (digitnet.familiarity): the
+    network answers with a digit whatever it is shown; this says when the answer means little."""
+
+    score: float = Field(description="distance to the nearest of MNIST's 50,000 training digits (both blurred, "
+                                     "14x14), in units of the threshold: below 1 looks like a digit")
+    is_far: bool = Field(description="score > threshold: unlike any training digit (an X, a smiley, a dot)")
+    threshold: float = Field(1.0, description="where far starts (98% of unseen MNIST digits score below it)")
+
+
 class Prediction(BaseModel):
     """Everything the network computed for one input."""
 
@@ -40,6 +50,8 @@ class Prediction(BaseModel):
     activations: list[list[float]] = Field(description="a of every layer, input first: a' = squish(z)")
     digit: int = Field(description="the guess: the brightest output neuron")
     probabilities: list[float] = Field(description="(10,) the outputs scaled to sum to 1")
+    familiarity: Familiarity | None = Field(None, description="how far the input is from the training digits "
+                                                              "(null for a model whose inputs are not 28x28)")
 
 
 class EpochRecord(BaseModel):

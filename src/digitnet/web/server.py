@@ -97,6 +97,7 @@ def serve(model_path: str | Path | None = None, host: str = "127.0.0.1", port: i
     app = create_app(model_path, models_dir if models_dir is not None else default_models_dir(),
                      allowed_hosts=allowed, token=token, training=training, max_jobs=max_jobs,
                      create_models_dir=models_dir is None)
+    app.state.explorer.prepare_in_background()  # MNIST's test set and training digits, while the page loads
     shown_host = {"0.0.0.0": socket.gethostname(), "::": socket.gethostname()}.get(
         host, f"[{host}]" if ":" in host else host)
     url = f"http://{shown_host}:{port}/" + (f"?token={token}" if token else "")

@@ -1,9 +1,10 @@
 """What one explorer app holds: the model it started with, the models folder and the files of it
-loaded lately, MNIST's test set (loaded once), the lab's training jobs. No global state:
-`create_app` makes one of these."""
+loaded lately, MNIST's test set and training digits (loaded once), the lab's training jobs. No
+global state: `create_app` makes one of these."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +16,7 @@ import numpy as np
 from fastapi import HTTPException, Query
 
 from ..errors import DigitnetError
+from ..familiarity import TrainingDigits, familiarity
 from ..modelfile import Model, load_model
 
 if TYPE_CHECKING:
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
 
 # A file name of the folder: no path separators, no hidden files, the model suffix.
 MODEL_FILE_NAME = re.compile(r"[^/\\\x00.][^/\\\x00]{0,250}\.safetensors")
+RECENT_FAMILIARITY = 64  # inputs whose far-from-digits answer is kept (pages send one drawing with many edits)
 MAX_LOADED_MODELS = 4  # files of the models folder kept in memory at once (the startup model is always kept)
 # Every call but select takes ?model=NAME: each open page names the model it shows, so one page
 # switching models never changes what another page sees.
@@ -45,6 +48,9 @@ class ExplorerState:
         self._loaded: OrderedDict[str, tuple[tuple[int, int], Model, np.ndarray | None]] = OrderedDict()
         self._startup_guesses: np.ndarray | None = None
         self._models_lock = threading.Lock()
+        self._training_digits = None  # familiarity.TrainingDigits, made on first use
+        self._familiarity_lock = threading.Lock()
+        self._recent_familiarity: OrderedDict[bytes, tuple[float, bool]] = OrderedDict()  # input hash -> answer
         self._listing: tuple[int, list[str]] | None = None  # (the folder's mtime, its model files)
         # Preparing a picture takes ~35 bytes per pixel (140 MB at the 4-megapixel limit) and uvicorn's thread
         # pool would prepare 40 at once. One thread prepares them all, in turn: a semaphore alone was not
@@ -121,6 +127,47 @@ class ExplorerState:
                 dataset = load_dataset()  # keep only the test arrays, not the 200 MB of training images
                 self._test_set = (dataset.test_images, dataset.test_labels)
             return self._test_set
+
+    def familiarity(self, inputs: np.ndarray) -> tuple[float, bool] | None:
+        """How far one input `(784,)` is from MNIST's training digits (familiarity.py): (score, is_far),
+        or None for an input that is not 28x28. The training digits are read and blurred on first
+        use (~0.5 s, ~80 MB), then kept."""
+        if inputs.size != 784:
+            return None
+        key = hashlib.blake2b(np.ascontiguousarray(inputs, np.float32).tobytes(), digest_size=16).digest()
+        with self._familiarity_lock:
+            known = self._recent_familiarity.get(key)
+        if known is not None:  # the same drawing again (a lab slider moving): the search takes ~40 MFLOP
+            return known
+        score, is_far = familiarity(inputs, self.training_digits())
+        found = (float(score[0]), bool(is_far[0]))
+        with self._familiarity_lock:
+            self._recent_familiarity[key] = found
+            while len(self._recent_familiarity) > RECENT_FAMILIARITY:
+                self._recent_familiarity.popitem(last=False)
+        return found
+
+    def training_digits(self) -> TrainingDigits:
+        """MNIST's training digits as familiarity.py compares inputs with them, made on first use
+        (~0.5-1.5 s); a request that comes while they are being made waits for the rest."""
+        with self._familiarity_lock:
+            if self._training_digits is None:
+                self._training_digits = TrainingDigits.shipped()
+            return self._training_digits
+
+    def prepare_in_background(self) -> threading.Thread:
+        """Read MNIST's test set and training digits on a thread of their own, so that the first page
+        (its examples, its first drawing) does not wait ~2 s for them. `serve` calls this."""
+        def prepare():
+            try:
+                self.test_set()
+                self.training_digits()
+            except (DigitnetError, OSError):  # the request that needs them reports it, as one line
+                pass
+
+        thread = threading.Thread(target=prepare, name="digitnet-prepare", daemon=True)
+        thread.start()
+        return thread
 
     def test_guesses(self, model: Model) -> np.ndarray:
         """The model's guess for every test image `(10000,)`, computed once per loaded model."""

@@ -56,5 +56,16 @@ export function createApi() {
     neuron: (layer, index) => call(named(`/api/neuron/${layer}/${index}`)),
     layer: (layer) => call(named(`/api/layer/${layer}`)),
     examples: (count, start = 0) => call(named(`/api/examples?count=${count}&start=${start}`)),
+    // The neuron lab (docs/neuron-lab-api.md): the page's own edits travel with every call, the server keeps none.
+    /** {image} or {pixels}, plus edits -> the prediction of the edited network, with original_digit */
+    labPredict: (input, edits) => call(named("/api/lab/predict"), { method: "POST", body: { ...input, edits } }),
+    /** edits -> {accuracy, original_accuracy, per_digit, changed_count, changed, ...} on the 10,000 test images */
+    evaluate: (edits) => call(named("/api/lab/evaluate"), { method: "POST", body: { edits } }),
+    testImages: (indices) => call(named(`/api/lab/test-images?indices=${indices.join(",")}`)),
+    save: (name, edits) => call(named("/api/lab/save"), { method: "POST", body: { name, edits } }),
+    probe: (layer, neuron, edits, count = 9) =>
+      call(named("/api/lab/probe"), { method: "POST", body: { layer, neuron, count, average_of: 100, edits } }),
+    dream: (digit, edits) => call(named("/api/lab/dream"), { method: "POST", body: { digit, edits } }),
+    explain: (input, edits) => call(named("/api/lab/explain"), { method: "POST", body: { ...input, edits } }),
   };
 }

@@ -6,8 +6,20 @@ import { DrawingPad } from "./draw.js";
 import { NetworkView } from "./network-view.js";
 import { Inspector } from "./inspector.js";
 import { MatrixView } from "./matrix.js";
-import { ExampleStrip, renderModelFacts } from "./panels.js";
-import { grayRgb, paintCells } from "./colors.js";
+import { ExampleStrip } from "./example-strip.js";
+import { renderModelFacts, renderModelChoice, showModelInAddress } from "./model-panel.js";
+import { showAnswer, paintSeen } from "./answer-view.js";
+import { gridSide, bringIntoView } from "./cells.js";
+import { PEN_WIDTHS } from "./draw.js";
+import { LabEdits } from "./lab-edits.js";
+import { NeuronLab } from "./neuron-lab.js";
+import { LabResults } from "./lab-results.js";
+import { Probe } from "./probe.js";
+import { renderWeightsGrid } from "./weights-grid.js";
+import { DreamExplain } from "./dream-explain.js";
+import { LayerPlayer } from "./layer-player.js";
+import { Presentation } from "./presentation.js";
+import { Tour } from "./tour.js";
 import { mountLab } from "./train-panel.js";
 
 const THROTTLE_MS = 70; // while drawing, ask the server at most this often
@@ -22,6 +34,7 @@ const state = {
   names: [], // "Input", "Hidden layer 1", ..., "Output layer"
   prediction: null,
   selected: null, // {layer, index}
+  trained: null, // the open neuron as the model file has it (GET /api/neuron), before the lab's edits
   input: null, // what the prediction was made from: {image} or {pixels}
   requestId: 0, // answers may arrive out of order: only a newer one than shown is applied
   shownId: 0,
@@ -37,14 +50,29 @@ const network = new NetworkView($("net-wrap"), $("net"), $("neurons"), { onSelec
 const inspector = new Inspector($("inspector"), { onSelect: select });
 const matrix = new MatrixView($("matrix"), $("matrix-readout"), { onSelect: select });
 const strip = new ExampleStrip($("examples"), { onPick: pickExample });
-const lab = { onPrediction: () => {} }; // the lab's mirror of the guess (train-panel.js)
+const edits = new LabEdits(); // this page's own: never sent to another tab, forgotten on reload
+const lab = new NeuronLab($("lab"), $("paint-tools"), $("weight-picture"), edits, { onEdit: labChanged, cursor: () => inspector.cursor });
+const results = new LabResults($("lab-results"), $("changed-panel"), {
+  api, edits, onPick: (image) => pickExample(image),
+  onSaved: (answer) => { state.info.models = answer.models; renderModelChoice($("model-select-row"), $("model-select"), state.info, state.startupName); },
+});
+const probe = new Probe($("probe"), { api, edits, onPick: (image) => pickExample(image) });
+const dreams = new DreamExplain($, { api, edits, input: () => state.input, onFeed: (pixels) => feedPixels(pixels, "a dream") });
+const player = new LayerPlayer(network, $);
+const presentation = new Presentation($("present"), network);
+const trainLab = { onPrediction: () => {} }; // the Train panel's mirror of the guess (train-panel.js)
+new Tour($, {
+  onShowNeuron: async () => {
+    if (!state.selected || state.selected.layer === 0) await select({ layer: 1, index: 0 }, { scroll: false });
+  },
+});
 
 // ---- predictions ------------------------------------------------------------------------------------
 
 async function predict(input, source) {
   const id = ++state.requestId;
   try {
-    const prediction = await api.predict(input);
+    const prediction = edits.size ? await api.labPredict(input, edits.list()) : await api.predict(input);
     if (id < state.shownId) return false;
     state.shownId = id;
     state.input = input;
@@ -58,26 +86,12 @@ async function predict(input, source) {
 
 function show(prediction, source) {
   state.prediction = prediction;
-  lab.onPrediction(prediction);
   message("");
   network.setPrediction(prediction);
   inspector.setPrediction(prediction);
   matrix.setPrediction(prediction);
-  paintSeen(prediction ? prediction.input : null);
-  guess.dataset.source = prediction ? source : "";
-  if (!prediction) {
-    guess.textContent = "–";
-    $("confidence").textContent = "";
-    return;
-  }
-  guess.textContent = String(prediction.digit);
-  $("confidence").textContent = `${(100 * prediction.probabilities[prediction.digit]).toFixed(0)}% sure`;
-}
-
-function paintSeen(input) {
-  const canvas = $("seen");
-  paintCells(canvas.getContext("2d"), input || new Array(784).fill(0), 28, 28, grayRgb);
-  canvas.setAttribute("aria-label", input ? "What the network sees: the 28 by 28 input" : "What the network sees: no input yet");
+  showAnswer($, prediction, source, state.info ? state.info.layer_sizes[0] : 784);
+  trainLab.onPrediction(prediction);
 }
 
 function drawingChanged() {
@@ -123,6 +137,20 @@ async function pickExample(example) {
   guess.dataset.settled = "false";
   const ok = await predict({ pixels: example.pixels.map((v) => v / 255) }, "example");
   if (ok) guess.dataset.settled = "true";
+  bringIntoView($("result-row")); // the answer, wherever the strip was scrolled to
+}
+
+/** Feed 784 brightnesses in 0..1 (a dream, say) to the network as its input. */
+async function feedPixels(pixels, what) {
+  clearTimeout(state.timer);
+  state.timer = null;
+  pad.clear({ silent: true });
+  $("pad-hint").hidden = false;
+  $("pad-hint").textContent = `showing ${what}`;
+  strip.mark(-1);
+  guess.dataset.settled = "false";
+  if (await predict({ pixels }, "example")) guess.dataset.settled = "true";
+  bringIntoView($("result-row"));
 }
 
 function message(text) {
@@ -134,20 +162,77 @@ function message(text) {
 async function select(selection, { scroll = true } = {}) {
   state.selected = selection;
   network.setSelected(selection);
-  $("inspector").dataset.neuron = `${selection.layer}/${selection.index}`;
+  // data-neuron says which neuron the inspector shows, set once it shows it (tests wait for it).
+  const shown = () => { $("inspector").dataset.neuron = `${selection.layer}/${selection.index}`; };
   const context = { layerSizes: state.info.layer_sizes, layerNames: state.names };
   if (selection.layer === 0) {
-    const first = state.layers[0].weights; // (n_out, 784): the pixel's column is its outgoing weights
+    const first = shownLayers()[0].weights; // (n_out, 784): the pixel's column is its outgoing weights
+    state.trained = null;
+    lab.show(null, state.info.layer_sizes);
+    probe.show(null);
     inspector.show({ layer: 0, index: selection.index, outgoing: first.map((row) => row[selection.index]) }, context);
+    shown();
+    if (scroll) bringIntoView($("inspector-title"), $("n-a"));
     return;
   }
   try {
     const neuron = await api.neuron(selection.layer, selection.index);
-    if (state.selected === selection) inspector.show(neuron, context);
+    if (state.selected === selection) {
+      state.trained = neuron;
+      const last = state.info.layer_sizes.length - 1;
+      lab.show(neuron, state.info.layer_sizes, selection.layer === last ? `output neuron “${selection.index}”`
+        : `${state.names[selection.layer].toLowerCase()} · neuron ${selection.index}`);
+      inspector.show(edits.neuron(neuron), context);
+      probe.show(selection);
+      shown();
+    }
   } catch (error) {
     message(error.message);
   }
-  if (scroll && window.matchMedia("(max-width: 760px)").matches) $("inspector").scrollIntoView({ behavior: "smooth", block: "start" });
+  if (scroll) bringIntoView($("inspector-title"), $("n-a")); // the neuron's panel, wherever it was clicked from
+}
+
+// ---- the neuron lab ----------------------------------------------------------------------------------
+
+function showWeightsGrid() {
+  renderWeightsGrid($("weights-grid"), $("grid-panel"), shownLayers()[0], {
+    onOpen: (i) => select({ layer: 1, index: i }), edited: (i) => edits.isEdited(1, i),
+  });
+}
+
+/** The layers as this page's edited network has them (the trained ones when nothing is edited). */
+function shownLayers() {
+  return edits.layers(state.layers);
+}
+
+/** After every edit: the neuron, the drawing of the network and the matrix at once; the guess for
+ * the current input from the server (one request at a time); the test accuracy once an edit is done. */
+function labChanged({ final }) {
+  lab.refresh();
+  if (state.trained) inspector.update(edits.neuron(state.trained));
+  const layers = shownLayers();
+  network.setWeights(layers.map((layer) => Float32Array.from(layer.weights.flat())));
+  matrix.setLayer(layers[+$("matrix-layer").value - 1], state.names, { keepCursor: true });
+  if (final) showWeightsGrid();
+  document.body.dataset.edited = String(edits.size > 0);
+  repredict();
+  if (final) results.update();
+}
+
+async function repredict() {
+  if (!state.input) return;
+  if (state.repredicting) {
+    state.repredictAgain = true; // the edit after the one under way: sent when it returns
+    return;
+  }
+  state.repredicting = true;
+  guess.dataset.settled = "false";
+  do {
+    state.repredictAgain = false;
+    await predict(state.input, guess.dataset.source || "drawing");
+  } while (state.repredictAgain);
+  state.repredicting = false;
+  guess.dataset.settled = "true";
 }
 
 // ---- the model --------------------------------------------------------------------------------------
@@ -161,12 +246,23 @@ async function loadModel(info) {
   state.layers = layers;
   state.names = sizes.map((_, l) => (l === 0 ? "Input" : l === last ? "Output layer" : `Hidden layer ${l}`));
   state.selected = null;
+  state.trained = null;
   $("inspector").dataset.neuron = "";
   inspector.clear();
+  lab.clear(); // edits belong to the model they were made on
+  lab.show(null, sizes);
+  document.body.dataset.edited = "false";
+  results.setModel(info.name);
   network.setModel(sizes, info.layer_activations, layers.map((layer) => Float32Array.from(layer.weights.flat())));
+  player.setModel(state.names);
+  dreams.setModel(sizes);
+  probe.show(null);
+  showWeightsGrid();
   $("model-line").textContent = `${info.name} · ${sizes.join("–")} · ${info.parameter_count.toLocaleString("en-US")} weights and biases`;
   renderModelFacts($("model-facts"), $("history"), info);
-  renderModelChoice(info);
+  const side = gridSide(sizes[0]);
+  $("seen-size").textContent = side ? `${side}×${side} = ${sizes[0]}` : String(sizes[0]);
+  renderModelChoice($("model-select-row"), $("model-select"), info, state.startupName);
   const select = $("matrix-layer");
   const previous = +select.value || 1;
   select.replaceChildren(...layers.map((layer) => {
@@ -185,24 +281,21 @@ async function loadModel(info) {
   }
 }
 
-function renderModelChoice(info) {
-  const row = $("model-select-row");
-  row.hidden = info.models === null;
-  if (row.hidden) return;
-  const names = info.models.includes(state.startupName) ? info.models : [state.startupName, ...info.models];
-  $("model-select").replaceChildren(...names.map((name) => {
-    const option = document.createElement("option");
-    option.value = name;
-    option.textContent = name;
-    return option;
-  }));
-  $("model-select").value = info.name;
-}
-
 // Only this page switches: it names its model on every call, and in its address, so a reload or a
 // shared link shows the same model.
+function modelMessage(text, kind = "info") {
+  $("model-message").textContent = text;
+  $("model-message").dataset.kind = kind;
+}
+
+/** A problem with the model this page was asked for: it stays until another model is chosen. */
+function modelProblem(text) {
+  $("model-problem").textContent = text;
+  $("model-problem").hidden = !text;
+}
+
 async function switchModel(name) {
-  $("model-message").textContent = `loading ${name}…`;
+  modelMessage(`loading ${name}…`);
   const previous = api.modelName;
   try {
     const inFolder = state.info.models?.includes(name);
@@ -210,19 +303,13 @@ async function switchModel(name) {
     api.useModel(inFolder ? name : null);
     await loadModel(info);
     showModelInAddress(api.modelName);
-    $("model-message").textContent = `now showing ${info.name}`;
+    modelProblem("");
+    modelMessage(`now showing ${info.name}`);
   } catch (error) {
     api.useModel(previous);
-    $("model-message").textContent = `Could not switch: ${error.message}`;
+    modelMessage(`Could not switch: ${error.message}`, "error");
     $("model-select").value = state.info.name;
   }
-}
-
-function showModelInAddress(name) {
-  const url = new URL(window.location.href);
-  if (name === null) url.searchParams.delete("model");
-  else url.searchParams.set("model", name);
-  window.history.replaceState(null, "", url);
 }
 
 async function loadExamples() {
@@ -237,13 +324,18 @@ async function loadExamples() {
 // ---- controls ---------------------------------------------------------------------------------------
 
 $("undo").addEventListener("click", () => pad.undo());
+$("pen-width").addEventListener("change", (event) => { pad.penWidth = PEN_WIDTHS[event.target.value]; });
 $("clear").addEventListener("click", () => pad.clear());
 $("top-k").addEventListener("input", (event) => {
   $("top-k-value").textContent = event.target.value;
   network.setTopK(+event.target.value);
 });
-$("matrix-layer").addEventListener("change", (event) => matrix.setLayer(state.layers[+event.target.value - 1], state.names));
+$("matrix-layer").addEventListener("change", (event) => matrix.setLayer(shownLayers()[+event.target.value - 1], state.names));
 $("model-select").addEventListener("change", (event) => switchModel(event.target.value));
+$("lab-clear").addEventListener("click", () => {
+  edits.clear();
+  labChanged({ final: true });
+});
 $("more-examples").addEventListener("click", () => {
   state.exampleStart = (state.exampleStart + 997) % 10000;
   loadExamples();
@@ -254,9 +346,10 @@ document.addEventListener("keydown", (event) => {
     event.preventDefault();
     pad.undo();
   }
+  if (event.key.toLowerCase() === "p" && !typing && !event.ctrlKey && !event.metaKey && !event.altKey) presentation.toggle();
 });
 
-// ---- the lab: the same views on a network while it learns ----------------------------------------
+// ---- the Train panel: the same views on a network while it learns ----------------------------------------
 
 /**
  * Show `name` ("job:ID", a training job's current weights) in every view, or, when it is shown already,
@@ -296,11 +389,11 @@ async function followModel(name, { weights = true, facts = false } = {}) {
 async function showSavedModel(name, { show = true } = {}) {
   state.info = { ...state.info, models: (await api.startupModel()).models };
   if (show) await switchModel(name);
-  else renderModelChoice(state.info);
+  else renderModelChoice($("model-select-row"), $("model-select"), state.info, state.startupName);
 }
 
 async function start() {
-  paintSeen(null);
+  paintSeen($("seen"), null, 784);
   try {
     const startup = await api.startupModel();
     state.startupName = startup.name;
@@ -311,8 +404,9 @@ async function start() {
         info = await api.selectModel(wanted);
         api.useModel(wanted);
       } catch (error) {
-        message(`Could not show ${wanted}: ${error.message}`);
-        showModelInAddress(null);
+        // The address keeps the name the link asked for, so the mistake can be seen and fixed there.
+        modelProblem(`The link asks for the model “${wanted}”, which could not be shown: ${error.message}. ` +
+          `Showing ${startup.name} instead.`);
       }
     }
     await loadModel(info);
@@ -326,11 +420,11 @@ async function start() {
 }
 
 const started = start();
-mountLab($("lab"), {
+mountLab($("train-lab"), {
   ready: started,
   shownModel: () => api.modelName, // null: the model the server started with
   follow: followModel,
   show: (name) => switchModel(name ?? state.startupName),
   showSaved: showSavedModel,
-  watchPredictions: (listener) => (lab.onPrediction = listener), // listener(prediction or null) on each new guess
+  watchPredictions: (listener) => (trainLab.onPrediction = listener), // listener(prediction or null) on each new guess
 });

@@ -1,15 +1,18 @@
 // The drawing pad: white ink on black, like MNIST, with strokes kept so that Undo can replay them.
 // Mouse, touch and pen all arrive as pointer events.
 
-const STROKE_FRACTION = 1 / 12; // stroke width / canvas width: thick, so it looks like MNIST after shrinking to 28x28
+// Pen width / canvas width: 1/12 is thick, so a digit the size of the pad looks like MNIST after
+// shrinking to 28x28; a small digit needs a thinner pen (the server also evens out stroke widths).
+export const PEN_WIDTHS = { thin: 1 / 24, medium: 1 / 16, thick: 1 / 12 };
 
 export class DrawingPad {
   /** onChange() runs whenever the picture changes (while drawing too); onStrokeEnd() when a stroke is finished. */
   constructor(canvas, { onChange, onStrokeEnd }) {
     this.canvas = canvas;
     this.ctx = canvas.getContext("2d");
-    this.strokes = []; // each: [[x, y], ...] in canvas pixels
+    this.strokes = []; // each: {points: [[x, y], ...] in canvas pixels, width: fraction of the pad}
     this.current = null;
+    this.penWidth = PEN_WIDTHS.thick;
     this.onChange = onChange;
     this.onStrokeEnd = onStrokeEnd;
     canvas.addEventListener("pointerdown", (event) => this.start(event));
@@ -58,7 +61,7 @@ export class DrawingPad {
     if (event.button !== 0 && event.pointerType === "mouse") return;
     event.preventDefault();
     this.canvas.setPointerCapture(event.pointerId);
-    this.current = [this.point(event)];
+    this.current = { points: [this.point(event)], width: this.penWidth };
     this.strokes.push(this.current);
     this.redraw();
     this.onChange();
@@ -68,7 +71,7 @@ export class DrawingPad {
     if (!this.current) return;
     event.preventDefault();
     const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [event];
-    for (const e of events.length ? events : [event]) this.current.push(this.point(e));
+    for (const e of events.length ? events : [event]) this.current.points.push(this.point(e));
     this.redraw();
     this.onChange();
   }
@@ -85,10 +88,10 @@ export class DrawingPad {
     ctx.fillRect(0, 0, canvas.width, canvas.height);
     ctx.strokeStyle = "#fff";
     ctx.fillStyle = "#fff";
-    ctx.lineWidth = canvas.width * STROKE_FRACTION;
     ctx.lineCap = "round";
     ctx.lineJoin = "round";
-    for (const stroke of this.strokes) {
+    for (const { points: stroke, width } of this.strokes) {
+      ctx.lineWidth = canvas.width * width; // each stroke keeps the pen it was drawn with
       if (stroke.length === 1) {
         const [x, y] = stroke[0];
         ctx.beginPath();

@@ -19,7 +19,7 @@ export class LabComparison {
   async show(job, comparison) {
     const { new: fresh, old } = comparison;
     const oldModel = old.model; // null: the startup model
-    const table = el("table", { class: "lab-compare-table", id: "lab-compare-table" },
+    const table = el("table", { class: "train-compare-table", id: "train-compare-table" },
       el("caption", { class: "small muted" }, `Accuracy on MNIST’s 10,000 test images: new is ${fresh.name}, before is ${old.name}`),
       el("thead", {}, el("tr", {},
         el("th", { scope: "col" }, "digit"),
@@ -29,18 +29,18 @@ export class LabComparison {
       el("tbody", {},
         row("all", fresh.accuracy, old.accuracy, true),
         ...fresh.per_digit_accuracy.map((accuracy, digit) => row(String(digit), accuracy, old.per_digit_accuracy[digit]))));
-    const newPictures = el("div", { class: "weight-tiles", id: "lab-compare-new", "data-columns": "8" });
-    const oldPictures = el("div", { class: "weight-tiles", id: "lab-compare-old", "data-columns": "8" });
+    const newPictures = el("div", { class: "weight-tiles", id: "train-compare-new", "data-columns": "8" });
+    const oldPictures = el("div", { class: "weight-tiles", id: "train-compare-old", "data-columns": "8" });
     this.host.replaceChildren(
       el("h3", {}, "The new model against the one it started from"),
-      el("div", { class: "lab-compare-grid" },
+      el("div", { class: "train-compare-grid" },
         table,
-        el("div", { class: "lab-compare-pictures" },
+        el("div", { class: "train-compare-pictures" },
           el("h4", {}, `new: ${fresh.name} (${fresh.layer_sizes.join("–")})`), newPictures,
           el("h4", {}, `before: ${old.name} (${old.layer_sizes.join("–")})`), oldPictures)),
-      el("div", { class: "lab-controls" },
-        el("button", { type: "button", id: "lab-show-new", onclick: () => this.onShow(job.saved) }, `Show ${fresh.name}`),
-        el("button", { type: "button", id: "lab-show-old", onclick: () => this.onShow(oldModel) }, `Show ${old.name}`)));
+      el("div", { class: "train-controls" },
+        el("button", { type: "button", id: "train-show-new", onclick: () => this.onShow(job.saved) }, `Show ${fresh.name}`),
+        el("button", { type: "button", id: "train-show-old", onclick: () => this.onShow(oldModel) }, `Show ${old.name}`)));
     this.host.hidden = false;
     const [newLayer, oldLayer] = await Promise.all([labApi.layer(fresh.model, 1), labApi.layer(oldModel, 1)]);
     picture(newPictures, newLayer, job.neurons, fresh.name);
@@ -51,7 +51,7 @@ export class LabComparison {
 function row(label, fresh, old, strong = false) {
   const change = fresh - old;
   const cell = (tag, text, attributes = {}) => el(tag, attributes, text);
-  return el("tr", { class: strong ? "lab-compare-all" : null },
+  return el("tr", { class: strong ? "train-compare-all" : null },
     cell("th", label, { scope: "row" }),
     cell("td", percent(fresh, 1)),
     cell("td", percent(old, 1)),

@@ -32,41 +32,41 @@ export class LabForm {
     this.lab = lab;
     const limits = lab.limits;
     this.sizeInputs = [];
-    this.sizesHost = el("div", { class: "lab-sizes", id: "lab-sizes" });
+    this.sizesHost = el("div", { class: "train-sizes", id: "train-sizes" });
     const [fewest, most] = limits.hidden_layers;
-    this.hiddenCount = selectOf("lab-hidden-count",
+    this.hiddenCount = selectOf("train-hidden-count",
       Array.from({ length: most - fewest + 1 }, (_, i) => [fewest + i, String(fewest + i)]), lab.defaults.layers.length);
     this.hiddenCount.addEventListener("change", () => this.setHiddenCount(+this.hiddenCount.value));
-    this.selects = Object.fromEntries(Object.keys(SELECT_LABELS).map((key) => [key, selectOf(`lab-${key}`,
+    this.selects = Object.fromEntries(Object.keys(SELECT_LABELS).map((key) => [key, selectOf(`train-${key}`,
       lab.choices[key].map((value) => [value, CHOICE_LABELS[key][value] ?? value]), lab.defaults[key])]));
     this.inputs = Object.fromEntries(SETTINGS.map(([key, , attributes]) =>
-      [key, el("input", { id: `lab-${key.replace("_", "-")}`, name: key, ...attributes, required: true })]));
+      [key, el("input", { id: `train-${key.replace("_", "-")}`, name: key, ...attributes, required: true })]));
     for (const key of ["epochs", "batch_size", "seed"]) {
       if (limits[key]) [this.inputs[key].min, this.inputs[key].max] = limits[key].map(String);
     }
     this.selects.optimizer.addEventListener("change", () => this.showMomentum());
-    this.structureLine = el("p", { class: "lab-structure small", id: "lab-structure" });
-    this.neuronsInput = el("input", { id: "lab-neurons", type: "text", inputmode: "numeric", autocomplete: "off",
-      placeholder: `${limits.snapshot_neurons} spread evenly`, "aria-describedby": "lab-neurons-help" });
-    this.neuronsRow = el("div", { class: "lab-row lab-neurons-row" },
-      el("label", { for: "lab-neurons" }, "neurons to watch"), this.neuronsInput,
-      el("span", { class: "lab-help small muted", id: "lab-neurons-help" },
+    this.structureLine = el("p", { class: "train-structure small", id: "train-structure" });
+    this.neuronsInput = el("input", { id: "train-neurons", type: "text", inputmode: "numeric", autocomplete: "off",
+      placeholder: `${limits.snapshot_neurons} spread evenly`, "aria-describedby": "train-neurons-help" });
+    this.neuronsRow = el("div", { class: "train-row train-neurons-row" },
+      el("label", { for: "train-neurons" }, "neurons to watch"), this.neuronsInput,
+      el("span", { class: "train-help small muted", id: "train-neurons-help" },
         `up to ${limits.snapshot_neurons} of the first hidden layer, e.g. 0-31 or 3, 7, 40-50`));
     this.presetButtons = lab.presets.map((preset) => el("button", {
-      type: "button", class: "lab-preset", title: describeSettings(preset.settings),
+      type: "button", class: "train-preset", title: describeSettings(preset.settings),
       onclick: () => this.set({ ...lab.defaults, ...preset.settings }),
     }, preset.name));
     host.append(
-      el("div", { class: "lab-presets", role: "group", "aria-label": "Presets" },
+      el("div", { class: "train-presets", role: "group", "aria-label": "Presets" },
         el("span", { class: "small muted" }, "Presets:"), ...this.presetButtons),
-      el("fieldset", { class: "lab-fieldset" },
+      el("fieldset", { class: "train-fieldset" },
         el("legend", {}, "Structure"),
-        this.row("lab-hidden-count", "hidden layers", this.hiddenCount),
+        this.row("train-hidden-count", "hidden layers", this.hiddenCount),
         this.sizesHost,
         ...["activation", "output", "cost"].map((key) => this.row(this.selects[key].id, SELECT_LABELS[key], this.selects[key])),
         this.neuronsRow,
         this.structureLine),
-      el("fieldset", { class: "lab-fieldset" },
+      el("fieldset", { class: "train-fieldset" },
         el("legend", {}, "Training"),
         ...["optimizer", "schedule"].map((key) => this.row(this.selects[key].id, SELECT_LABELS[key], this.selects[key])),
         ...SETTINGS.map(([key, label, , help]) => this.row(this.inputs[key].id, label, this.inputs[key], help))),
@@ -79,27 +79,27 @@ export class LabForm {
   row(id, label, control, help) {
     const helpId = help ? `${id}-help` : null;
     if (helpId) control.setAttribute("aria-describedby", helpId);
-    return el("div", { class: "lab-row" },
+    return el("div", { class: "train-row" },
       el("label", { for: id }, label), control,
-      help ? el("span", { class: "lab-help small muted", id: helpId }, help) : null);
+      help ? el("span", { class: "train-help small muted", id: helpId }, help) : null);
   }
 
   setHiddenCount(count) {
     const sizes = this.sizeInputs.map((input) => input.value);
     const [smallest, largest] = this.lab.limits.layer_size;
     this.sizeInputs = Array.from({ length: count }, (_, i) => el("input", {
-      id: `lab-size-${i + 1}`, type: "number", min: smallest, max: largest, step: "1", inputmode: "numeric",
-      required: true, value: sizes[i] ?? sizes[sizes.length - 1] ?? 16, "aria-describedby": "lab-sizes-help",
+      id: `train-size-${i + 1}`, type: "number", min: smallest, max: largest, step: "1", inputmode: "numeric",
+      required: true, value: sizes[i] ?? sizes[sizes.length - 1] ?? 16, "aria-describedby": "train-sizes-help",
     }));
     this.sizesHost.replaceChildren(...this.sizeInputs.map((input, i) =>
-      el("div", { class: "lab-row" }, el("label", { for: input.id }, `neurons in hidden layer ${i + 1}`), input)),
-      count ? el("span", { class: "lab-help small muted", id: "lab-sizes-help" }, `${smallest}-${largest} each`) : "");
+      el("div", { class: "train-row" }, el("label", { for: input.id }, `neurons in hidden layer ${i + 1}`), input)),
+      count ? el("span", { class: "train-help small muted", id: "train-sizes-help" }, `${smallest}-${largest} each`) : "");
     this.hiddenCount.value = String(count);
     this.describe();
   }
 
   showMomentum() {
-    this.inputs.momentum.closest(".lab-row").hidden = this.selects.optimizer.value !== "momentum";
+    this.inputs.momentum.closest(".train-row").hidden = this.selects.optimizer.value !== "momentum";
   }
 
   /** Fill every field from `values` (a JobRequest's keys, as GET /api/lab's defaults). */

@@ -2,7 +2,12 @@
 // this layer, a column per neuron of the layer before), a runs under W's columns, b, z and σ(z) beside
 // its rows. The real numbers appear in a readout on hover, or with the arrow keys on W.
 
-import { signedRgb, grayRgb, paintCells, maxAbs, fmt } from "./colors.js";
+import { signedRgb, grayRgb } from "./palette.js";
+import { fmt, maxAbs, absQuantile } from "./numbers.js";
+import { paintCells, cellAt } from "./cells.js";
+
+// A touch screen has no hover: a tap reads a cell, and a button opens its neuron.
+const TOUCH = window.matchMedia("(hover: none)");
 
 export class MatrixView {
   /** onSelect({layer, index}) runs when a row (a neuron of this layer) is clicked. */
@@ -14,6 +19,7 @@ export class MatrixView {
     this.layer = null;
     this.prediction = null;
     this.cursor = [0, 0];
+    this.described = null; // [describe, row, col] of the readout shown, redone when the input changes
     const handlers = {
       "m-w": (row, col) => this.describeWeight(row, col),
       "m-b": (row) => this.describeVector("b", row),
@@ -23,43 +29,69 @@ export class MatrixView {
     };
     for (const [id, describe] of Object.entries(handlers)) {
       const canvas = this.$(id);
-      canvas.addEventListener("mousemove", (event) => {
-        if (!this.layer) return;
-        const [row, col] = this.cellAt(canvas, event);
-        describe(row, col);
+      const read = (event) => {
+        if (!this.layer) return null;
+        const [row, col] = cellAt(canvas, event, canvas.width, canvas.height);
+        this.describe(describe, row, col);
         if (id === "m-w") this.moveCursor(row, col);
+        return row;
+      };
+      canvas.addEventListener("pointermove", (event) => event.pointerType === "mouse" && read(event));
+      canvas.addEventListener("click", (event) => {
+        const row = read(event);
+        // A tap on a touch screen only reads (a 784-column W gives a finger hairline columns); the
+        // readout's button opens the neuron. A mouse click opens it at once.
+        if (row === null || id === "m-a") return;
+        if (!(TOUCH.matches || event.pointerType === "touch")) {
+          this.onSelect({ layer: this.layer.layer, index: row });
+          return;
+        }
+        if (id === "m-w" && this.nIn > 48) {
+          // Too many columns for a finger to pick one: the tap reads the whole row (one neuron's weights).
+          this.describe(this.describeRow, row, 0);
+          this.moveCursor(row, 0, { wholeRow: true });
+        }
+        this.offerNeuron(row);
       });
-      if (id !== "m-a") {
-        canvas.addEventListener("click", (event) => {
-          if (this.layer) this.onSelect({ layer: this.layer.layer, index: this.cellAt(canvas, event)[0] });
-        });
-      }
     }
+    this.readout(TOUCH.matches ? "Tap the matrix (or focus it and use the arrow keys) to read its numbers."
+      : "Hover over (or focus and use the arrow keys on) the matrix to read its numbers.");
     this.$("m-w").addEventListener("keydown", (event) => this.onKey(event));
-    this.$("m-w").addEventListener("focus", () => this.layer && this.describeWeight(...this.cursor));
+    this.$("m-w").addEventListener("focus", () => this.layer && this.describe(this.describeWeight, ...this.cursor));
   }
 
   /** layer: the API's {layer, squish, weights (n_out x n_in), biases}; names[l]: "Hidden layer 1", ... */
-  setLayer(layer, names) {
+  setLayer(layer, names, { keepCursor = false } = {}) {
     this.layer = layer;
     this.names = names;
     this.nOut = layer.weights.length;
     this.nIn = layer.weights[0].length;
     this.flat = layer.weights.flat();
     // Contrast: the 99th percentile of |W| is full brightness, so a few large weights do not darken the rest.
-    const sorted = this.flat.map(Math.abs).sort((x, y) => x - y);
-    this.wScale = sorted[Math.floor(0.99 * (sorted.length - 1))] || 1;
-    this.cursor = [0, 0];
-    this.$("m-cursor").hidden = true;
+    this.wScale = absQuantile(this.flat, 0.99);
+    if (!keepCursor) {
+      this.cursor = [0, 0];
+      this.described = null;
+      this.$("m-cursor").hidden = true;
+    }
     this.$("m-shape").textContent = `(${this.nOut} × ${this.nIn}: ${this.nOut} neurons of ${names[layer.layer].toLowerCase()}, ` +
       `${this.nIn} of ${names[layer.layer - 1].toLowerCase()})`;
     this.layout();
     this.render();
+    if (keepCursor && this.described) this.describe(...this.described);
   }
 
   setPrediction(prediction) {
     this.prediction = prediction;
-    if (this.layer) this.render();
+    if (!this.layer) return;
+    this.render();
+    if (this.described) this.describe(...this.described); // the numbers of the new input, not the old
+  }
+
+  /** Show describe(row, col) in the readout, and remember it so a new input refreshes it. */
+  describe(describe, row, col) {
+    this.described = [describe, row, col];
+    describe.call(this, row, col);
   }
 
   layout() {
@@ -91,15 +123,13 @@ export class MatrixView {
     paintCells(this.$("m-a").getContext("2d"), a || [], this.nIn, 1, a ? (v) => grayRgb(v / aScale) : blank);
   }
 
-  cellAt(canvas, event) {
-    const rect = canvas.getBoundingClientRect();
-    const col = Math.floor(((event.clientX - rect.left) / rect.width) * canvas.width);
-    const row = Math.floor(((event.clientY - rect.top) / rect.height) * canvas.height);
-    return [Math.min(canvas.height - 1, Math.max(0, row)), Math.min(canvas.width - 1, Math.max(0, col))];
+  /** PageUp/PageDown jump a picture row of columns (28 for 784 inputs), or a tenth of them. */
+  pageStep() {
+    return Math.round(Math.sqrt(this.nIn)) ** 2 === this.nIn ? Math.round(Math.sqrt(this.nIn)) : Math.max(1, Math.round(this.nIn / 10));
   }
 
   onKey(event) {
-    const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1], PageUp: [0, -28], PageDown: [0, 28] };
+    const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1], PageUp: [0, -this.pageStep()], PageDown: [0, this.pageStep()] };
     if (event.key === "Enter") {
       this.onSelect({ layer: this.layer.layer, index: this.cursor[0] });
       return;
@@ -110,18 +140,18 @@ export class MatrixView {
     const row = Math.min(this.nOut - 1, Math.max(0, this.cursor[0] + dr));
     const col = Math.min(this.nIn - 1, Math.max(0, this.cursor[1] + dc));
     this.moveCursor(row, col);
-    this.describeWeight(row, col);
+    this.describe(this.describeWeight, row, col);
   }
 
-  moveCursor(row, col) {
+  moveCursor(row, col, { wholeRow = false } = {}) {
     this.cursor = [row, col];
     const canvas = this.$("m-w");
     const box = this.$("m-cursor");
     const cellWidth = canvas.clientWidth / this.nIn;
     const cellHeight = canvas.clientHeight / this.nOut;
     Object.assign(box.style, {
-      left: `${col * cellWidth - 1}px`, top: `${row * cellHeight - 1}px`,
-      width: `${Math.max(3, cellWidth) + 2}px`, height: `${cellHeight + 2}px`,
+      left: `${wholeRow ? -1 : col * cellWidth - 1}px`, top: `${row * cellHeight - 1}px`,
+      width: `${wholeRow ? canvas.clientWidth + 2 : Math.max(3, cellWidth) + 2}px`, height: `${cellHeight + 2}px`,
     });
     box.hidden = false;
   }
@@ -141,6 +171,14 @@ export class MatrixView {
     this.readout(text);
   }
 
+  describeRow(row) {
+    const l = this.layer.layer;
+    const weights = this.flat.slice(row * this.nIn, (row + 1) * this.nIn);
+    this.readout(`Row ${row} of W: the ${this.nIn} weights into ${this.neuronName(l, row)}, ` +
+      `from ${fmt(Math.min(...weights), 2)} to ${fmt(Math.max(...weights), 2)}; z[${row}] = ` +
+      `${this.prediction ? fmt(this.prediction.weighted_sums[l - 1][row]) : "(no input yet)"}.`);
+  }
+
   describeInput(col) {
     const l = this.layer.layer;
     const a = this.prediction ? fmt(this.prediction.activations[l - 1][col]) : "(no input yet)";
@@ -158,5 +196,16 @@ export class MatrixView {
 
   readout(text) {
     this.readoutElement.textContent = text;
+  }
+
+  /** After a tap: the readout gains a button that opens neuron `row` of this layer. */
+  offerNeuron(row) {
+    const l = this.layer.layer;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "open-neuron";
+    button.textContent = `Open ${this.neuronName(l, row)}`;
+    button.addEventListener("click", () => this.onSelect({ layer: l, index: row }));
+    this.readoutElement.append(" ", button);
   }
 }

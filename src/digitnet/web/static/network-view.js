@@ -1,28 +1,27 @@
 // The network drawn as the video draws it: the 784 inputs as a 28x28 grid, each neuron a circle as bright
 // as its activation, the strongest connections green (w·a > 0) or red (w·a < 0), the outputs with bars.
-// Invisible buttons over the neurons make them clickable and reachable by keyboard (arrow keys).
+// Buttons over the neurons (neuron-buttons.js) make them clickable and reachable by keyboard. The
+// forward pass can be shown a layer at a time (setReveal), as the video lights up one layer after another.
 
-import { GREEN, RED, YELLOW, TEXT, MUTED, FONT, MATH_FONT, rgba, fmt, crispContext } from "./colors.js";
-
-const SIDE = 28; // the input is 28x28
+import { GREEN, RED, YELLOW, TEXT, MUTED, FONT, MATH_FONT, rgba } from "./palette.js";
+import { crispContext, gridSide } from "./cells.js";
+import { NeuronButtons } from "./neuron-buttons.js";
 
 export class NetworkView {
   /** onSelect({layer, index}) runs when a neuron (layer >= 1) or an input pixel (layer 0) is chosen. */
   constructor(wrap, canvas, buttonHost, { onSelect }) {
     this.wrap = wrap;
     this.canvas = canvas;
-    this.buttonHost = buttonHost;
-    this.onSelect = onSelect;
     this.layerSizes = null;
     this.weights = []; // weights[l]: Float32Array (n_out * n_in), row i = weights into neuron i of layer l+1
     this.prediction = null;
     this.selected = null;
-    this.focusKey = { layer: 1, index: 0 };
     this.topK = 60;
+    this.reveal = Infinity; // layers 0..reveal are lit; the rest wait dark (Play / Step)
+    this.fontScale = 1; // presentation mode draws every label larger
     this.inputImage = document.createElement("canvas");
-    this.inputImage.width = this.inputImage.height = SIDE;
+    this.buttons = new NeuronButtons(buttonHost, this, { onSelect });
     new ResizeObserver(() => this.layout()).observe(wrap);
-    buttonHost.addEventListener("keydown", (event) => this.onKey(event));
   }
 
   /** squishes[l]: layer l's activation function name ("input" for layer 0). */
@@ -30,31 +29,55 @@ export class NetworkView {
     this.layerSizes = layerSizes;
     this.squishes = squishes;
     this.weights = weights;
+    this.side = gridSide(layerSizes[0]) || 1; // an input that is not a square picture is drawn as one column
+    this.inputImage.width = this.side;
+    this.inputImage.height = Math.ceil(layerSizes[0] / this.side);
     this.prediction = null;
     this.selected = null;
-    this.focusKey = { layer: 1, index: 0 };
-    this.buildButtons();
+    this.buttons.build(layerSizes);
     this.layout();
+  }
+
+  /** New weights for the same structure (the lab's edits): redraw the connections. */
+  setWeights(weights) {
+    this.weights = weights;
+    this.draw();
   }
 
   setPrediction(prediction) {
     this.prediction = prediction;
-    this.updateLabels();
+    if (this.buttons.layerSizes) this.buttons.label((l) => this.activations(l));
     this.draw();
   }
 
   setSelected(selected) {
     this.selected = selected;
-    for (const button of this.buttons || []) {
-      const on = selected && +button.dataset.layer === selected.layer && (selected.layer === 0 || +button.dataset.index === selected.index);
-      button.setAttribute("aria-pressed", on ? "true" : "false");
-    }
+    this.buttons.mark(selected);
     this.draw();
   }
 
   setTopK(k) {
     this.topK = k;
     this.draw();
+  }
+
+  /** Light layers 0..layer only (Infinity: all); the canvas says which in data-revealed for tests and styles. */
+  setReveal(layer) {
+    this.reveal = layer;
+    this.canvas.dataset.revealed = layer === Infinity ? "all" : String(layer);
+    this.draw();
+  }
+
+  setFontScale(scale) {
+    this.fontScale = scale;
+    this.layout();
+  }
+
+  /** A label's font size in CSS px; the smallest drawn is kept in data-smallest-label (measured by tests). */
+  px(size, scaled = true) {
+    const result = Math.round(scaled ? size * this.fontScale : size);
+    this.smallestLabel = Math.min(this.smallestLabel, result);
+    return result;
   }
 
   // ---- geometry -------------------------------------------------------------------------------------
@@ -66,12 +89,12 @@ export class NetworkView {
     this.width = width;
     this.height = height;
     const pad = 12;
-    const top = 40; // room for the column titles
+    const top = Math.round(40 * this.fontScale); // room for the column titles
     const usable = height - top - pad;
     this.narrow = width < 480; // a phone: shorter bars, no percentages
     const grid = Math.min(usable * 0.75, width * (this.narrow ? 0.25 : 0.28));
-    this.grid = { x: pad, y: top + (usable - grid) / 2, size: grid, cell: grid / SIDE };
-    const outputRoom = this.narrow ? 66 : Math.min(160, Math.max(96, width * 0.22)); // digit labels and bars
+    this.grid = { x: pad, y: top + (usable - grid) / 2, size: grid, cell: grid / this.side };
+    const outputRoom = (this.narrow ? 66 : Math.min(160, Math.max(96, width * 0.22))) * this.fontScale; // digit labels and bars
     const n = this.layerSizes.length - 1; // layers after the input
     const first = this.grid.x + grid + Math.max(40, width * 0.13);
     const last = width - pad - outputRoom;
@@ -81,11 +104,11 @@ export class NetworkView {
       const x = n === 1 ? last : first + ((l - 1) * (last - first)) / (n - 1);
       const size = this.layerSizes[l];
       const spacing = usable / size;
-      const radius = Math.max(1.5, Math.min(16, spacing * 0.4));
+      const radius = Math.max(1.5, Math.min(16 * this.fontScale, spacing * 0.4));
       const ys = Array.from({ length: size }, (_, i) => top + spacing * (i + 0.5));
       this.positions.push({ x, ys, radius, spacing });
     }
-    this.placeButtons();
+    this.buttons.place();
     this.draw();
   }
 
@@ -93,7 +116,7 @@ export class NetworkView {
   centre(layer, index) {
     if (layer === 0) {
       const { x, y, cell } = this.grid;
-      return [x + ((index % SIDE) + 0.5) * cell, y + (Math.floor(index / SIDE) + 0.5) * cell];
+      return [x + ((index % this.side) + 0.5) * cell, y + (Math.floor(index / this.side) + 0.5) * cell];
     }
     const p = this.positions[layer];
     return [p.x, p.ys[index]];
@@ -105,32 +128,35 @@ export class NetworkView {
     if (!this.ctx || !this.layerSizes) return;
     const { ctx, width, height } = this;
     ctx.clearRect(0, 0, width, height);
+    this.smallestLabel = Infinity;
     this.drawTitles();
     this.drawConnections();
     this.drawInput();
     for (let l = 1; l < this.layerSizes.length; l++) this.drawLayer(l);
+    this.canvas.dataset.smallestLabel = String(this.smallestLabel);
   }
 
   activations(layer) {
-    return this.prediction ? this.prediction.activations[layer] : null;
+    return this.prediction && layer <= this.reveal ? this.prediction.activations[layer] : null;
   }
 
   drawTitles() {
     const { ctx } = this;
-    ctx.font = `12px ${FONT}`;
+    const size = this.px(12);
+    ctx.font = `${size}px ${FONT}`;
     ctx.fillStyle = MUTED;
     ctx.textAlign = "center";
     ctx.textBaseline = "alphabetic";
     const last = this.layerSizes.length - 1;
     // Two lines per column: its name, then how many neurons (kept inside the canvas at the edges).
     const title = (name, count, x) => {
-      for (const [text, y, colour] of [[name, 14, TEXT], [count, 29, MUTED]]) {
+      for (const [text, y, colour] of [[name, size + 2, TEXT], [count, 2 * size + 5, MUTED]]) {
         const half = ctx.measureText(text).width / 2;
         ctx.fillStyle = colour;
         ctx.fillText(text, Math.min(this.width - half - 2, Math.max(half + 2, x)), y);
       }
     };
-    title("input", `${SIDE}×${SIDE} = ${this.layerSizes[0]}`, this.grid.x + this.grid.size / 2);
+    title("input", `${this.side}×${this.side} = ${this.layerSizes[0]}`, this.grid.x + this.grid.size / 2);
     for (let l = 1; l <= last; l++) {
       title(l === last ? "output" : `hidden ${l}`, String(this.layerSizes[l]), this.positions[l].x);
     }
@@ -140,7 +166,7 @@ export class NetworkView {
   drawConnections() {
     const { ctx } = this;
     const focus = this.selected;
-    for (let l = 1; l < this.layerSizes.length; l++) {
+    for (let l = 1; l < this.layerSizes.length && l <= this.reveal; l++) {
       const nIn = this.layerSizes[l - 1];
       const nOut = this.layerSizes[l];
       const w = this.weights[l - 1];
@@ -181,8 +207,8 @@ export class NetworkView {
     const { ctx, grid } = this;
     const input = this.activations(0);
     const small = this.inputImage.getContext("2d");
-    const image = small.createImageData(SIDE, SIDE);
-    for (let i = 0; i < SIDE * SIDE; i++) {
+    const image = small.createImageData(this.inputImage.width, this.inputImage.height);
+    for (let i = 0; i < this.layerSizes[0]; i++) {
       const v = input ? 255 * Math.min(1, Math.max(0, input[i])) : 0;
       image.data.set([v, v, v, 255], 4 * i);
     }
@@ -193,7 +219,7 @@ export class NetworkView {
       ctx.strokeStyle = "rgba(255, 255, 255, 0.07)";
       ctx.lineWidth = 1;
       ctx.beginPath();
-      for (let i = 1; i < SIDE; i++) {
+      for (let i = 1; i < this.side; i++) {
         ctx.moveTo(grid.x + i * grid.cell, grid.y);
         ctx.lineTo(grid.x + i * grid.cell, grid.y + grid.size);
         ctx.moveTo(grid.x, grid.y + i * grid.cell);
@@ -212,7 +238,7 @@ export class NetworkView {
     }
     if (!input) {
       ctx.fillStyle = MUTED;
-      ctx.font = `12px ${FONT}`;
+      ctx.font = `${this.px(12)}px ${FONT}`;
       ctx.textAlign = "center";
       ctx.fillText("no input yet", grid.x + grid.size / 2, grid.y + grid.size / 2);
     }
@@ -243,8 +269,9 @@ export class NetworkView {
         ctx.lineWidth = 2;
         ctx.stroke();
       }
-      if (values && radius >= 12 && !isOutput) {
-        ctx.font = `${Math.round(radius * 0.62)}px ${FONT}`;
+      const labelSize = Math.min(radius * 1.1, 12 * this.fontScale); // the activation, written inside the neuron
+      if (values && radius >= 12 && labelSize >= 11 * this.fontScale && !isOutput) {
+        ctx.font = `${this.px(labelSize, false)}px ${FONT}`;
         ctx.textAlign = "center";
         ctx.textBaseline = "middle";
         ctx.fillStyle = level > 140 ? "#111" : "#ddd";
@@ -257,13 +284,13 @@ export class NetworkView {
   drawOutputLabel(digit, x, y, radius, a, isGuess) {
     const { ctx } = this;
     const labelX = x + radius + 12;
-    ctx.font = `${isGuess ? "bold " : ""}${Math.round(Math.min(20, Math.max(11, radius * 1.15)))}px ${MATH_FONT}`;
+    ctx.font = `${isGuess ? "bold " : ""}${this.px(Math.min(20, Math.max(11, radius * 1.15)))}px ${MATH_FONT}`;
     ctx.textAlign = "left";
     ctx.textBaseline = "middle";
     ctx.fillStyle = isGuess ? YELLOW : TEXT;
     ctx.fillText(String(digit), labelX, y + 1);
-    const barX = labelX + 16;
-    const barMax = Math.max(10, this.width - barX - (this.narrow ? 4 : 46));
+    const barX = labelX + 16 * this.fontScale;
+    const barMax = Math.max(10, this.width - barX - (this.narrow ? 4 : 46 * this.fontScale));
     const barHeight = Math.max(3, Math.min(radius * 1.1, 14));
     ctx.fillStyle = "rgba(255, 255, 255, 0.08)";
     ctx.fillRect(barX, y - barHeight / 2, barMax, barHeight);
@@ -272,118 +299,14 @@ export class NetworkView {
     ctx.fillStyle = isGuess ? YELLOW : "rgba(236, 233, 228, 0.75)";
     ctx.fillRect(barX, y - barHeight / 2, Math.max(1, barMax * Math.min(1, a)), barHeight);
     if (this.narrow) return;
-    ctx.font = `11px ${FONT}`;
+    ctx.font = `${this.px(11)}px ${FONT}`;
     ctx.fillStyle = isGuess ? YELLOW : MUTED;
     ctx.fillText(`${(100 * p).toFixed(p >= 0.995 ? 0 : 1)}%`, barX + barMax + 4, y + 1);
   }
 
-  // ---- buttons (click and keyboard) ------------------------------------------------------------------
-
-  buildButtons() {
-    this.buttonHost.replaceChildren();
-    this.buttons = [];
-    const last = this.layerSizes.length - 1;
-    const input = this.makeButton(0, 0, `Input layer: ${this.layerSizes[0]} pixels. Click a pixel to see its value.`);
-    input.classList.add("input-grid");
-    input.addEventListener("click", (event) => {
-      const index = event.detail === 0 ? this.brightestPixel() : this.pixelAt(event);
-      this.onSelect({ layer: 0, index });
-    });
-    for (let l = 1; l <= last; l++) {
-      for (let i = 0; i < this.layerSizes[l]; i++) {
-        const button = this.makeButton(l, i, "");
-        button.addEventListener("click", () => this.onSelect({ layer: l, index: i }));
-      }
-    }
-    this.updateLabels();
-    this.updateTabStops();
-  }
-
-  makeButton(layer, index, label) {
-    const button = document.createElement("button");
-    button.type = "button";
-    button.className = "neuron-button";
-    button.dataset.layer = layer;
-    button.dataset.index = index;
-    button.setAttribute("aria-pressed", "false");
-    if (label) button.setAttribute("aria-label", label);
-    button.addEventListener("focus", () => {
-      this.focusKey = { layer, index };
-      this.updateTabStops();
-    });
-    this.buttonHost.append(button);
-    this.buttons.push(button);
-    return button;
-  }
-
-  updateLabels() {
-    if (!this.buttons) return;
-    const last = this.layerSizes.length - 1;
-    for (const button of this.buttons) {
-      const layer = +button.dataset.layer;
-      if (layer === 0) continue;
-      const index = +button.dataset.index;
-      const values = this.activations(layer);
-      const name = layer === last ? `Output neuron for digit ${index}` : `Hidden layer ${layer}, neuron ${index}`;
-      button.setAttribute("aria-label", values ? `${name}: activation ${fmt(values[index])}` : name);
-    }
-  }
-
-  placeButtons() {
-    for (const button of this.buttons || []) {
-      const layer = +button.dataset.layer;
-      if (layer === 0) {
-        const { x, y, size } = this.grid;
-        Object.assign(button.style, { left: `${x}px`, top: `${y}px`, width: `${size}px`, height: `${size}px` });
-        continue;
-      }
-      const { radius, spacing } = this.positions[layer];
-      const [x, y] = this.centre(layer, +button.dataset.index);
-      const size = Math.max(radius * 2 + 4, Math.min(spacing, 24));
-      Object.assign(button.style, {
-        left: `${x - size / 2}px`, top: `${y - size / 2}px`, width: `${size}px`, height: `${size}px`,
-      });
-    }
-  }
-
-  updateTabStops() {
-    for (const button of this.buttons) {
-      const isFocus = +button.dataset.layer === this.focusKey.layer && +button.dataset.index === this.focusKey.index;
-      button.tabIndex = isFocus ? 0 : -1;
-    }
-  }
-
-  onKey(event) {
-    const { layer, index } = this.focusKey;
-    const last = this.layerSizes.length - 1;
-    const size = (l) => (l === 0 ? 1 : this.layerSizes[l]);
-    let next = null;
-    if (event.key === "ArrowDown") next = { layer, index: Math.min(size(layer) - 1, index + 1) };
-    else if (event.key === "ArrowUp") next = { layer, index: Math.max(0, index - 1) };
-    else if (event.key === "Home") next = { layer, index: 0 };
-    else if (event.key === "End") next = { layer, index: size(layer) - 1 };
-    else if (event.key === "ArrowRight" || event.key === "ArrowLeft") {
-      const l = Math.min(last, Math.max(0, layer + (event.key === "ArrowRight" ? 1 : -1)));
-      const relative = size(layer) > 1 ? index / (size(layer) - 1) : 0.5;
-      next = { layer: l, index: l === 0 ? 0 : Math.round(relative * (size(l) - 1)) };
-    }
-    if (!next) return;
-    event.preventDefault();
-    this.focusKey = next;
-    this.updateTabStops();
-    this.buttons.find((b) => +b.dataset.layer === next.layer && +b.dataset.index === next.index)?.focus();
-  }
-
-  pixelAt(event) {
-    const rect = event.currentTarget.getBoundingClientRect();
-    const col = Math.min(SIDE - 1, Math.max(0, Math.floor(((event.clientX - rect.left) / rect.width) * SIDE)));
-    const row = Math.min(SIDE - 1, Math.max(0, Math.floor(((event.clientY - rect.top) / rect.height) * SIDE)));
-    return row * SIDE + col;
-  }
-
   brightestPixel() {
     const input = this.activations(0);
-    if (!input) return (SIDE / 2) * SIDE + SIDE / 2;
+    if (!input) return Math.floor(this.side / 2) * this.side + Math.floor(this.side / 2);
     let best = 0;
     input.forEach((v, i) => { if (v > input[best]) best = i; });
     return best;

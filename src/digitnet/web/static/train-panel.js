@@ -65,66 +65,66 @@ class TrainPanel {
 
   build() {
     const $ = (tag, attributes, ...children) => el(tag, attributes, ...children);
-    this.toggle = $("button", { type: "button", id: "lab-toggle", class: "lab-toggle", "aria-expanded": "false",
-      "aria-controls": "lab-body", onclick: () => this.open(this.body.hidden) }, "Open the lab");
-    this.formHost = $("div", { class: "lab-form" });
-    this.settings = $("details", { id: "lab-settings", class: "lab-settings", open: true },
+    this.toggle = $("button", { type: "button", id: "train-toggle", class: "train-toggle", "aria-expanded": "false",
+      "aria-controls": "train-body", onclick: () => this.open(this.body.hidden) }, "Open the lab");
+    this.formHost = $("div", { class: "train-form" });
+    this.settings = $("details", { id: "train-settings", class: "train-settings", open: true },
       $("summary", {}, "Structure and settings"), this.formHost);
-    this.summary = $("p", { class: "lab-summary small muted", id: "lab-summary" }, "");
-    this.nameInput = $("input", { id: "lab-name", type: "text", autocomplete: "off", spellcheck: "false",
-      "aria-describedby": "lab-folder" });
-    this.trainButton = $("button", { type: "submit", id: "lab-train", class: "lab-train" }, "Train");
-    this.folderLine = $("span", { id: "lab-folder", class: "small muted" });
-    this.message = $("p", { id: "lab-message", class: "message", role: "status", "aria-live": "polite" });
-    this.setup = $("form", { class: "lab-setup", "aria-label": "What to train", novalidate: true,
+    this.summary = $("p", { class: "train-summary small muted", id: "train-summary" }, "");
+    this.nameInput = $("input", { id: "train-name", type: "text", autocomplete: "off", spellcheck: "false",
+      "aria-describedby": "train-folder" });
+    this.trainButton = $("button", { type: "submit", id: "train-train", class: "train-train" }, "Train");
+    this.folderLine = $("span", { id: "train-folder", class: "small muted" });
+    this.message = $("p", { id: "train-message", class: "message", role: "status", "aria-live": "polite" });
+    this.setup = $("form", { class: "train-setup", "aria-label": "What to train", novalidate: true,
       onsubmit: (event) => { event.preventDefault(); this.train(); } },
       this.settings, this.summary,
-      $("div", { class: "lab-save-row" },
-        $("label", { for: "lab-name" }, "save as"), this.nameInput, this.trainButton),
+      $("div", { class: "train-save-row" },
+        $("label", { for: "train-name" }, "save as"), this.nameInput, this.trainButton),
       this.folderLine, this.message);
-    this.seen = $("canvas", { id: "lab-seen", width: "28", height: "28", role: "img", "aria-label": "What the network sees" });
-    this.guessDigit = $("output", { id: "lab-guess", "aria-live": "polite" }, "–");
-    this.guessConfidence = $("span", { class: "confidence", id: "lab-confidence" }, "");
-    this.guessBox = $("div", { class: "lab-guess-box", id: "lab-guess-box", hidden: true },
+    this.seen = $("canvas", { id: "train-seen", width: "28", height: "28", role: "img", "aria-label": "What the network sees" });
+    this.guessDigit = $("output", { id: "train-guess", "aria-live": "polite" }, "–");
+    this.guessConfidence = $("span", { class: "confidence", id: "train-confidence" }, "");
+    this.guessBox = $("div", { class: "train-guess-box", id: "train-guess-box", hidden: true },
       this.seen,
       $("div", {},
         $("span", { class: "guess-label" }, "The guess for your drawing, with the weights of now"),
-        $("div", { class: "lab-guess-line" }, this.guessDigit, this.guessConfidence),
+        $("div", { class: "train-guess-line" }, this.guessDigit, this.guessConfidence),
         $("span", { class: "small muted" }, "draw on the pad below and watch it change")));
     this.setup.append(this.guessBox);
 
-    this.stateBadge = $("output", { id: "lab-state", class: "lab-state", "data-state": "" }, "");
-    this.stats = Object.fromEntries(["epoch", "step", "speed", "left"].map((key) => [key, $("dd", { id: `lab-${key}` }, "–")]));
-    this.progressBar = $("progress", { id: "lab-progress", max: "1", value: "0", "aria-label": "Training progress" });
-    this.pauseButton = $("button", { type: "button", id: "lab-pause", disabled: true, onclick: () => this.pauseOrResume() }, "Pause");
-    this.stopButton = $("button", { type: "button", id: "lab-stop", disabled: true, onclick: () => this.command("stop") }, "Stop");
-    this.followBox = $("input", { type: "checkbox", id: "lab-follow", checked: true, onchange: () => this.followChanged() });
-    this.jobTitle = $("h3", { id: "lab-job-title", class: "lab-job-title", tabindex: "-1" }, "");
-    this.lossCanvas = $("canvas", { id: "lab-loss", class: "lab-chart", role: "img", "aria-label": "Loss curve" });
-    this.accuracyCanvas = $("canvas", { id: "lab-accuracy", class: "lab-chart", role: "img", "aria-label": "Accuracy curve" });
-    this.picturesHost = $("div", { id: "lab-pictures", class: "weight-tiles", "data-step": "" });
-    this.picturesTitle = $("h3", { id: "lab-pictures-title" }, "What each first-layer neuron looks for");
-    this.live = $("div", { id: "lab-live", class: "lab-live", hidden: true },
-      $("div", { class: "lab-live-head" }, this.jobTitle, this.stateBadge),
-      $("dl", { class: "lab-stats" },
+    this.stateBadge = $("output", { id: "train-state", class: "train-state", "data-state": "" }, "");
+    this.stats = Object.fromEntries(["epoch", "step", "speed", "left"].map((key) => [key, $("dd", { id: `train-${key}` }, "–")]));
+    this.progressBar = $("progress", { id: "train-progress", max: "1", value: "0", "aria-label": "Training progress" });
+    this.pauseButton = $("button", { type: "button", id: "train-pause", disabled: true, onclick: () => this.pauseOrResume() }, "Pause");
+    this.stopButton = $("button", { type: "button", id: "train-stop", disabled: true, onclick: () => this.command("stop") }, "Stop");
+    this.followBox = $("input", { type: "checkbox", id: "train-follow", checked: true, onchange: () => this.followChanged() });
+    this.jobTitle = $("h3", { id: "train-job-title", class: "train-job-title", tabindex: "-1" }, "");
+    this.lossCanvas = $("canvas", { id: "train-loss", class: "train-chart", role: "img", "aria-label": "Loss curve" });
+    this.accuracyCanvas = $("canvas", { id: "train-accuracy", class: "train-chart", role: "img", "aria-label": "Accuracy curve" });
+    this.picturesHost = $("div", { id: "train-pictures", class: "weight-tiles", "data-step": "" });
+    this.picturesTitle = $("h3", { id: "train-pictures-title" }, "What each first-layer neuron looks for");
+    this.live = $("div", { id: "train-live", class: "train-live", hidden: true },
+      $("div", { class: "train-live-head" }, this.jobTitle, this.stateBadge),
+      $("dl", { class: "train-stats" },
         ...[["epoch", "epoch"], ["step", "step"], ["speed", "images/s"], ["left", "time left"]].map(([key, term]) =>
           $("div", {}, $("dt", {}, term), this.stats[key]))),
       this.progressBar,
-      $("div", { class: "lab-controls" }, this.pauseButton, this.stopButton,
-        $("label", { class: "check", for: "lab-follow" }, this.followBox, "show it learning in the network and the guess")),
-      $("div", { class: "lab-live-main" },
-        $("div", { class: "lab-charts" }, this.lossCanvas, this.accuracyCanvas),
-        $("div", { class: "lab-pictures" }, this.picturesTitle, this.picturesHost,
-          $("p", { class: "small muted lab-pictures-note" },
+      $("div", { class: "train-controls" }, this.pauseButton, this.stopButton,
+        $("label", { class: "check", for: "train-follow" }, this.followBox, "show it learning in the network and the guess")),
+      $("div", { class: "train-live-main" },
+        $("div", { class: "train-charts" }, this.lossCanvas, this.accuracyCanvas),
+        $("div", { class: "train-pictures" }, this.picturesTitle, this.picturesHost,
+          $("p", { class: "small muted train-pictures-note" },
             "Each picture is one neuron’s 784 incoming weights, as in the video: green where a bright pixel " +
             "pushes the neuron up, red where it pushes it down."))));
-    this.compareHost = $("div", { id: "lab-compare", class: "lab-compare", hidden: true });
-    this.body = $("div", { id: "lab-body", class: "lab-body", hidden: true },
-      $("div", { class: "lab-columns" }, this.setup, this.live), this.compareHost);
+    this.compareHost = $("div", { id: "train-compare", class: "train-compare", hidden: true });
+    this.body = $("div", { id: "train-body", class: "train-body", hidden: true },
+      $("div", { class: "train-columns" }, this.setup, this.live), this.compareHost);
     this.root.append(
-      $("div", { class: "lab-head" },
-        $("h2", { id: "lab-title" }, "Train a network"),
-        $("p", { class: "small muted lab-intro" }, "Choose a structure, press Train, and watch it learn: the weights, the curves, the guess for your drawing."),
+      $("div", { class: "train-head" },
+        $("h2", { id: "train-title" }, "Train a network"),
+        $("p", { class: "small muted train-intro" }, "Choose a structure, press Train, and watch it learn: the weights, the curves, the guess for your drawing."),
         this.toggle),
       this.body);
     this.charts = new TrainCharts(this.lossCanvas, this.accuracyCanvas);
@@ -142,7 +142,7 @@ class TrainPanel {
   /** An empty name lets the server choose a free one from the structure; the placeholder shows its likely stem. */
   suggestName() {
     const layers = this.form.layerSizes().slice(1, -1);
-    this.nameInput.placeholder = `lab-${layers.join("-") || "no-hidden"}-${this.form.selects.activation.value}.safetensors`;
+    this.nameInput.placeholder = `train-${layers.join("-") || "no-hidden"}-${this.form.selects.activation.value}.safetensors`;
   }
 
   /** One line under the Train button: a refusal or failure (red), or, with ok, news (plain). */
@@ -155,7 +155,7 @@ class TrainPanel {
 
   say(text, { ok = false } = {}) {
     this.message.textContent = text;
-    this.message.classList.toggle("lab-ok", ok);
+    this.message.classList.toggle("train-ok", ok);
   }
 
   // ---- start: the lab's settings, and a job already running --------------------------------------
@@ -164,7 +164,7 @@ class TrainPanel {
     this.lab = await labApi.lab();
     if (!this.lab.enabled) {
       this.toggle.hidden = true;
-      this.root.querySelector(".lab-intro").textContent =
+      this.root.querySelector(".train-intro").textContent =
         "Training is turned off on this server (digitnet serve --no-training).";
       return;
     }

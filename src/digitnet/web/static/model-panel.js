@@ -1,7 +1,7 @@
-// The model panel (structure, parameter count, training summary, accuracy per epoch) and the strip of
-// MNIST test images to feed to the network.
+// The model panel: structure, parameter count, training summary, accuracy per epoch.
 
-import { BLUE, YELLOW, grayRgb, paintCells, percent } from "./colors.js";
+import { BLUE, YELLOW } from "./palette.js";
+import { percent } from "./numbers.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -82,44 +82,24 @@ function drawHistory(svg, history) {
   add("circle", { cx: X(points.indexOf(best)), cy: Y(best.validation_accuracy), r: 5, fill: "none", stroke: YELLOW, "stroke-width": 1.5 });
 }
 
-/** The strip of test images; onPick(example) runs when one is chosen. */
-export class ExampleStrip {
-  constructor(list, { onPick }) {
-    this.list = list;
-    this.onPick = onPick;
-    this.examples = [];
-  }
+/** The model menu: the files of the models folder (and the server's own model); hidden without a folder. */
+export function renderModelChoice(row, select, info, startupName) {
+  row.hidden = info.models === null;
+  if (row.hidden) return;
+  const names = info.models.includes(startupName) ? info.models : [startupName, ...info.models];
+  select.replaceChildren(...names.map((name) => {
+    const option = document.createElement("option");
+    option.value = name;
+    option.textContent = name;
+    return option;
+  }));
+  select.value = info.name;
+}
 
-  set(examples) {
-    this.examples = examples;
-    this.list.replaceChildren(...examples.map((example) => this.item(example)));
-  }
-
-  item(example) {
-    const li = document.createElement("li");
-    const button = document.createElement("button");
-    button.type = "button";
-    button.className = `example${example.correct ? "" : " wrong"}`;
-    button.dataset.index = example.index;
-    button.setAttribute("aria-pressed", "false");
-    const verdict = example.correct ? "the network says so too" : `the network wrongly says ${example.guess}`;
-    button.setAttribute("aria-label", `Test image ${example.index}: a ${example.label}; ${verdict}`);
-    button.title = `MNIST test image #${example.index}: a ${example.label}` + (example.correct ? "" : ` (network says ${example.guess})`);
-    const canvas = document.createElement("canvas");
-    canvas.width = canvas.height = 28;
-    paintCells(canvas.getContext("2d"), example.pixels, 28, 28, (v) => grayRgb(v / 255));
-    const caption = document.createElement("span");
-    caption.className = "example-caption";
-    caption.textContent = example.correct ? `${example.label}` : `${example.label} → ${example.guess}`;
-    button.append(canvas, caption);
-    button.addEventListener("click", () => this.onPick(example));
-    li.append(button);
-    return li;
-  }
-
-  mark(index) {
-    for (const button of this.list.querySelectorAll("button")) {
-      button.setAttribute("aria-pressed", String(+button.dataset.index === index));
-    }
-  }
+/** The page's address names its model (?model=NAME), so a reload or a shared link shows the same one. */
+export function showModelInAddress(name) {
+  const url = new URL(window.location.href);
+  if (name === null) url.searchParams.delete("model");
+  else url.searchParams.set("model", name);
+  window.history.replaceState(null, "", url);
 }
