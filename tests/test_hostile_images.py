@@ -169,17 +169,17 @@ def corpus(folder: Path, seven: Image.Image) -> dict[str, str]:
     return expected
 
 
-def run_cli(*args, cwd, path_prefix: Path | None = None):
+def run_cli(*args, cwd, path_prefix: Path | None = None, measure_memory=False):
     """The real command; with `path_prefix` first on its PATH (to plant a fake program)."""
     env = digitnet_env()
     if path_prefix is not None:
         env["PATH"] = f"{path_prefix}{os.pathsep}{env.get('PATH', '')}"
-    return run_digitnet(*args, cwd=cwd, env=env, timeout=120)
+    return run_digitnet(*args, cwd=cwd, env=env, timeout=120, measure_memory=measure_memory)
 
 
 def test_predict_answers_every_file_of_the_corpus_without_a_traceback(tmp_path, seven):
     expected = corpus(tmp_path, seven)
-    result = run_cli("predict", "--json", *expected, cwd=tmp_path)
+    result = run_cli("predict", "--json", *expected, cwd=tmp_path, measure_memory=True)
     # Bounded by memory, not by time: the largest image the corpus lets through is decoded once, in
     # float32, and the bombs are refused before they are decoded (MAX_CORPUS_PEAK says how much).
     assert result.peak_rss_bytes < MAX_CORPUS_PEAK, f"{result.peak_rss_bytes:,} bytes at the peak"

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
+import signal
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import __version__
-from .errors import DigitnetError
+from .errors import DigitnetError, printable
 
 DEFAULT_OUT = "model.safetensors"
 
@@ -37,13 +41,69 @@ run `digitnet COMMAND --help` for each command's options.
 """
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line and a pointer to --help instead of ~11 lines of usage."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {printable(message)} (see `{self.prog} --help`)\n")
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the program is, like Ctrl-C: training keeps its best epoch and
+    a save under way removes its temp file. `signal_number` says which."""
+
+    def __init__(self, signal_number: int):
+        super().__init__(signal.Signals(signal_number).name)
+        self.signal_number = signal_number
+
+
+@contextmanager
+def _signals_as_interrupts():
+    """While a command runs, SIGTERM (kill, systemd, a closing IDE) and SIGHUP (a closed terminal)
+    raise Terminated, as Ctrl-C raises KeyboardInterrupt; the previous handlers come back after."""
+    if sys.platform == "win32" or threading_is_not_main():
+        yield
+        return
+
+    def interrupt(signal_number, frame):
+        raise Terminated(signal_number)
+    previous = {number: signal.signal(number, interrupt) for number in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def threading_is_not_main() -> bool:
+    import threading
+    return threading.current_thread() is not threading.main_thread()
+
+
+def _values_that_look_like_flags(argv: list[str]) -> list[str]:
+    """`--learning-rate -inf` as `--learning-rate=-inf`: argparse reads -1 as a number but -inf or
+    -nan as an unknown flag; joined, the value reaches its check and gets its own message."""
+    joined = []
+    for token in argv:
+        previous = joined[-1] if joined else ""
+        if (token.lower().lstrip("-") in ("inf", "infinity", "nan") and token.startswith("-")
+                and previous.startswith("--") and "=" not in previous and previous != "--"):
+            joined[-1] = f"{previous}={token}"
+        else:
+            joined.append(token)
+    return joined
+
+
 def _model_argument(parser, help_text="model file (default: the trained video network shipped with digitnet)"):
     parser.add_argument("model", nargs="?", metavar="MODEL", help=help_text)
 
 
-def _load(path: str | None):
-    from .modelfile import default_model_path, load_model
-    return load_model(path or default_model_path())
+def _load(path: str | None, purpose: str | None = None):
+    """The model at `path` (default: the shipped one); with `purpose` (a command's name), refused in
+    one line unless it reads 28x28 images and answers 10 digits."""
+    from .modelfile import check_reads_digits, default_model_path, load_model
+    model = load_model(path or default_model_path())
+    return check_reads_digits(model, f"`digitnet {purpose}`") if purpose else model
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,8 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     from .training import COSTS, OPTIMIZERS, TrainingSettings
 
     defaults = TrainingSettings()
-    parser = argparse.ArgumentParser(prog="digitnet", description=DESCRIPTION, epilog=EPILOG,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog="digitnet", description=DESCRIPTION, epilog=EPILOG,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"digitnet {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -203,19 +263,18 @@ def command_train(args) -> int:
 
     from .data import load_dataset
     from .evaluation import evaluate
-    from .modelfile import save_model
+    from .files import check_writable
     from .network import Network
-    from .training import TrainingSettings, check_fits, train, training_metadata
+    from .training import TrainingSettings, check_fits, check_training_memory, train, training_metadata
+    from .validation import Sizes, check_parameters
 
     settings = TrainingSettings(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                                 optimizer=args.optimizer, momentum=args.momentum, cost=args.cost,
                                 weight_decay=args.weight_decay, shift_pixels=args.shift_pixels,
                                 seed=args.seed)
-    out = Path(args.out)
-    if out.is_dir():
-        raise DigitnetError(f"{out}: is a folder; give a file name for --out")
-    if not out.parent.is_dir():
-        raise DigitnetError(f"{out}: folder {out.parent} does not exist; create it or choose another --out")
+    out = check_writable(args.out, "model")  # before training: a wrong --out should not cost the run
+    check_parameters("--layers", {"layer_sizes": Sizes()}, layer_sizes=(784, *args.layers, 10))
+    check_training_memory((784, *args.layers, 10), settings)
     dataset = load_dataset(args.data)
     network = Network((784, *args.layers, 10), args.activation, args.output, seed=args.seed)
     check_fits(network, dataset, settings)
@@ -253,21 +312,46 @@ def command_train(args) -> int:
     test = evaluate(network, dataset.test_images, dataset.test_labels)
     metadata = training_metadata(settings, result, dataset)
     metadata["test_accuracy"] = test.accuracy
-    save_model(out, network, metadata)
+    saved, failure = _save_or_rescue(out, network, metadata)
     print(f"best epoch {result.best_epoch}: validation accuracy "
-          f"{result.history[result.best_epoch - 1].validation_accuracy:.2%}; saved to {out}", file=sys.stderr)
+          f"{result.history[result.best_epoch - 1].validation_accuracy:.2%}; saved to {printable(saved)}", file=sys.stderr)
     print(f"test accuracy: {test.accuracy:.2%} ({test.correct:,} of {test.count:,} test images)")
+    if failure is not None:
+        raise DigitnetError(f"{failure}; the trained model is safe in {saved}: move it where you want it")
     return 130 if result.interrupted else 0
+
+
+def _save_or_rescue(out: Path, network, metadata) -> tuple[Path, str | None]:
+    """Save to `out`; if that fails (a full disk, a folder gone read-only during a long training),
+    save to the first place that works of the working folder, the home folder and the temp folder,
+    so the run is never lost. Returns (where it is, why `out` failed or None)."""
+    import tempfile
+    import time
+
+    from .modelfile import save_model
+
+    try:
+        return save_model(out, network, metadata), None
+    except DigitnetError as error:
+        failure = str(error)
+    name = f"digitnet-rescued-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.safetensors"
+    tried = []
+    for folder in (Path.cwd(), Path.home(), Path(tempfile.gettempdir()), Path("/dev/shm")):
+        try:
+            return save_model(folder / name, network, metadata), failure
+        except (DigitnetError, OSError, RuntimeError) as error:  # Path.home() may fail too
+            tried.append(str(error))
+    raise DigitnetError(f"{failure}; and no other place worked ({'; '.join(tried)}): the model is lost")
 
 
 def command_evaluate(args) -> int:
     from .data import load_dataset
     from .evaluation import evaluate
 
-    model = _load(args.model)
+    model = _load(args.model, "evaluate")
     dataset = load_dataset(args.data)
     result = evaluate(model.network, dataset.test_images, dataset.test_labels)
-    print(f"model: {model.path}  ({model.network.describe()})")
+    print(f"model: {printable(model.path)}  ({model.network.describe()})")
     print(f"test accuracy: {result.accuracy:.2%} ({result.correct:,} of {result.count:,})")
     print()
     print("digit  accuracy  images")
@@ -286,7 +370,8 @@ def command_predict(args) -> int:
 
     from .preprocess import to_network_input
 
-    network = _load(args.model).network
+    model = _load(args.model, "predict")
+    network = model.network
     failures = 0
     for name in args.images:
         try:
@@ -294,18 +379,30 @@ def command_predict(args) -> int:
         except DigitnetError as error:
             failures += 1
             if args.json:
-                print(json.dumps({"file": name, "error": str(error)}))
+                print(json_line({"file": name, "error": str(error)}))
             else:
-                print(f"digitnet predict: error: {error}", file=sys.stderr)
+                print(f"digitnet predict: error: {printable(error)}", file=sys.stderr)
             continue
-        probabilities = network.predict_probabilities(inputs[np.newaxis])[0].astype(float)
+        try:
+            probabilities = network.predict_probabilities(inputs[np.newaxis])[0].astype(float)
+        except DigitnetError as error:  # the model's fault, not the image's: no image will do better
+            raise DigitnetError(f"{printable(model.path)}: {error}") from None
         digit = int(probabilities.argmax())
         if args.json:
-            print(json.dumps({"file": name, "digit": digit, "confidence": round(probabilities[digit], 6),
-                              "probabilities": [round(p, 6) for p in probabilities]}))
+            print(json_line({"file": name, "digit": digit, "confidence": round(probabilities[digit], 6),
+                             "probabilities": [round(p, 6) for p in probabilities]}))
         else:
-            print(f"{name}: {digit}  (confidence {probabilities[digit]:.1%})")
+            print(f"{printable(name)}: {digit}  (confidence {probabilities[digit]:.1%})")
     return 1 if failures else 0
+
+
+def json_line(answer: dict) -> str:
+    """One line of strict JSON (RFC 8259: no NaN or Infinity, which many parsers refuse); control
+    characters and non-ASCII in file names come out as \\u escapes, so the line stays one line."""
+    try:
+        return json.dumps(answer, allow_nan=False)
+    except ValueError:  # a number that is not finite: a model whose outputs overflow
+        raise DigitnetError(f"{answer.get('file')}: the model's answer is not a finite number") from None
 
 
 def command_info(args) -> int:
@@ -313,8 +410,9 @@ def command_info(args) -> int:
 
     model = _load(args.model)
     network, meta = model.network, model.metadata
-    print(f"model: {model.path}")
-    print(f"digitnet {meta.get('digitnet_version', '?')} model, format version {meta.get('format_version')}")
+    # Everything below from `meta` is untrusted text from the file: printed escaped (printable).
+    print(f"model: {printable(model.path)}")
+    print(f"digitnet {printable(meta.get('digitnet_version', '?'))} model, format version {meta.get('format_version')}")
     print()
     print(f"{'layer':<8}{'neurons':>8}  {'squish':<9}{'weights':>10}{'biases':>8}")
     print(f"{'input':<8}{network.layer_sizes[0]:>8}  {'-':<9}{'-':>10}{'-':>8}")
@@ -328,7 +426,7 @@ def command_info(args) -> int:
     training = meta.get("training")
     if isinstance(training, dict) and training:
         print()
-        print("training: " + ", ".join(f"{k}={v}" for k, v in training.items()))
+        print("training: " + printable(", ".join(f"{k}={v}" for k, v in training.items())))
         history = history_records(meta)
         best = meta.get("best_epoch")
         record = next((r for r in history if r["epoch"] == best), history[-1] if history else None)
@@ -340,7 +438,7 @@ def command_info(args) -> int:
         if is_number(meta.get("test_accuracy")):
             print(f"test accuracy: {meta['test_accuracy']:.2%}")
         if isinstance(meta.get("data_checksum"), str):
-            print(f"data: {meta.get('data_source', '?')} (sha256 {meta['data_checksum'][:16]}...)")
+            print(f"data: {printable(meta.get('data_source', '?'))} (sha256 {printable(meta['data_checksum'][:16])}...)")
     return 0
 
 
@@ -351,7 +449,7 @@ def command_plot(args) -> int:
     if args.plot == "activations":
         from .preprocess import to_network_input
         inputs = to_network_input(Path(args.image))  # read before the model, so a bad image fails first
-    model = _load(args.model)
+    model = _load(args.model, None if args.plot == "training" else f"plot {args.plot}")
     network = model.network
     if args.plot in ("confusion", "mistakes"):
         from .data import load_dataset
@@ -369,14 +467,14 @@ def command_plot(args) -> int:
         path = plots.plot_activations(network, inputs, args.out)
     else:
         path = plots.plot_noise(network, args.out)
-    print(f"wrote {path}")
+    print(f"wrote {printable(path)}")
     return 0
 
 
 def command_dream(args) -> int:
     from .plots import plot_dream
 
-    print(f"wrote {plot_dream(_load(args.model).network, args.out, digits=args.digit, steps=args.steps)}")
+    print(f"wrote {printable(plot_dream(_load(args.model, 'dream').network, args.out, digits=args.digit, steps=args.steps))}")
     return 0
 
 
@@ -385,7 +483,7 @@ def command_explain(args) -> int:
     from .preprocess import to_network_input
 
     inputs = to_network_input(Path(args.image))
-    print(f"wrote {plot_explain(_load(args.model).network, inputs, args.out, digit=args.digit)}")
+    print(f"wrote {printable(plot_explain(_load(args.model, 'explain').network, inputs, args.out, digit=args.digit))}")
     return 0
 
 
@@ -409,7 +507,7 @@ def command_compare(args) -> int:
             tqdm.write(f"  {row.name}: {row.test_accuracy:.2%} test accuracy", file=sys.stderr)
         rows = compare(DEFAULT_STRUCTURES, settings, dataset=dataset, n_jobs=args.jobs, on_done=on_done)
     print(comparison_table(rows))
-    print(f"wrote {plot_comparison(rows, args.out)}")
+    print(f"wrote {printable(plot_comparison(rows, args.out))}")
     return 0
 
 
@@ -425,22 +523,76 @@ COMMANDS = {"train": command_train, "evaluate": command_evaluate, "predict": com
             "compare": command_compare}
 
 
+OUTPUT_ERRORS = {errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EDQUOT, errno.ENXIO}
+
+
+def _escaping_output() -> None:
+    """Whatever the terminal's encoding (an ASCII-only one: LANG=C, PYTHONIOENCODING=ascii), print
+    what it cannot show as backslash escapes instead of failing with UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):  # not a text file (e.g. replaced by a test)
+            pass
+
+
+def _silence_stdout() -> None:
+    """After stdout failed (a closed pipe, a full device), point it at /dev/null so that Python's own
+    flush at exit does not print a second, unhandled error."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _say_error(command: str, message: str, kind: str = "error: ") -> None:
+    try:
+        print(f"digitnet {command}: {kind}{printable(message)}", file=sys.stderr, flush=True)
+    except OSError:  # stderr itself is gone: nothing more can be said
+        pass
+
+
 def main(argv=None) -> int:
+    _escaping_output()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_values_that_look_like_flags(list(sys.argv[1:] if argv is None else argv)))
     if args.command is None:
         parser.print_help()
         return 0
+    command = args.command
     try:
-        return COMMANDS[args.command](args)
+        with _signals_as_interrupts():
+            code = COMMANDS[command](args)
+            sys.stdout.flush()  # a write error (a full device) shows here, while we can still say so
+            return code
     except DigitnetError as error:
-        print(f"digitnet {args.command}: error: {error}", file=sys.stderr)
+        _say_error(command, str(error))
         return 1
+    except Terminated as stop:
+        _say_error(command, f"stopped by {signal.Signals(stop.signal_number).name}", kind="")
+        return 128 + stop.signal_number
     except KeyboardInterrupt:
-        print(f"digitnet {args.command}: interrupted", file=sys.stderr)
+        _say_error(command, "interrupted", kind="")
         return 130
-    except BrokenPipeError:
+    except BrokenPipeError:  # `digitnet predict *.png | head`: the reader has all it wanted
+        _silence_stdout()
         return 0
+    except OSError as error:  # an OS error no module turned into a DigitnetError: still one line
+        from .files import describe_os_error
+        if error.filename is not None:
+            where = f"{error.filename}: "
+        elif error.errno in OUTPUT_ERRORS:  # print() to stdout failed: a full device, a dead terminal
+            where = "cannot write the output: "
+            _silence_stdout()
+        else:
+            where = ""
+        _say_error(command, f"{where}{describe_os_error(error)}")
+        return 1
+    except MemoryError:
+        _say_error(command, "not enough memory for this; try a smaller model, data set or image")
+        return 1
 
 
 if __name__ == "__main__":

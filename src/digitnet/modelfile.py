@@ -160,6 +160,21 @@ def load_model(path: str | Path) -> Model:
     return Model(network, meta, path)
 
 
+DIGIT_INPUTS, DIGIT_OUTPUTS = 784, 10  # a 28x28 image in, one output neuron per digit out
+
+
+def check_reads_digits(model: Model, purpose: str) -> Model:
+    """Refuse, naming the file, a model that loads but cannot do `purpose` (e.g. "evaluate"): every
+    command but `info` reads 28x28 images (784 inputs) and answers one of 10 digits (10 outputs)."""
+    sizes = model.network.layer_sizes
+    if sizes[0] != DIGIT_INPUTS or sizes[-1] != DIGIT_OUTPUTS:
+        structure = "-".join(map(str, sizes))
+        raise DigitnetError(f"{printable(model.path)}: a {structure} network has {sizes[0]:,} inputs and "
+                            f"{sizes[-1]:,} outputs; {purpose} needs {DIGIT_INPUTS} inputs (a 28x28 image) "
+                            f"and {DIGIT_OUTPUTS} outputs (one per digit)")
+    return model
+
+
 HISTORY_FIELDS = ("epoch", "loss", "train_accuracy", "validation_accuracy", "seconds")
 
 
