@@ -60,7 +60,8 @@ class Terminated(KeyboardInterrupt):
 @contextmanager
 def _signals_as_interrupts():
     """While a command runs, SIGTERM (kill, systemd, a closing IDE) and SIGHUP (a closed terminal)
-    raise Terminated, as Ctrl-C raises KeyboardInterrupt; the previous handlers come back after."""
+    raise Terminated, as Ctrl-C raises KeyboardInterrupt, and SIGXFSZ is ignored; the previous
+    handlers come back after."""
     if sys.platform == "win32" or threading_is_not_main():
         yield
         return
@@ -68,6 +69,9 @@ def _signals_as_interrupts():
     def interrupt(signal_number, frame):
         raise Terminated(signal_number)
     previous = {number: signal.signal(number, interrupt) for number in (signal.SIGTERM, signal.SIGHUP)}
+    # A write past the file-size limit (ulimit -f) would kill the process with SIGXFSZ; ignored, the
+    # write fails with EFBIG instead, which becomes one line naming the file.
+    previous[signal.SIGXFSZ] = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     try:
         yield
     finally:
@@ -266,14 +270,17 @@ def command_train(args) -> int:
     from .files import check_writable
     from .network import Network
     from .training import TrainingSettings, check_fits, check_training_memory, train, training_metadata
-    from .validation import Sizes, check_parameters
+    from .validation import Sizes, check_parameters, parameter_count
 
     settings = TrainingSettings(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                                 optimizer=args.optimizer, momentum=args.momentum, cost=args.cost,
                                 weight_decay=args.weight_decay, shift_pixels=args.shift_pixels,
                                 seed=args.seed)
-    out = check_writable(args.out, "model")  # before training: a wrong --out should not cost the run
     check_parameters("--layers", {"layer_sizes": Sizes()}, layer_sizes=(784, *args.layers, 10))
+    # Before training: a wrong --out should not cost the run. float32 weights and biases, and the
+    # metadata (the history grows by ~150 bytes an epoch).
+    model_bytes = parameter_count((784, *args.layers, 10)) * 4 + 4096 + 200 * settings.epochs
+    out = check_writable(args.out, "model", size=model_bytes)
     check_training_memory((784, *args.layers, 10), settings)
     dataset = load_dataset(args.data)
     network = Network((784, *args.layers, 10), args.activation, args.output, seed=args.seed)

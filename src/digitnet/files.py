@@ -42,10 +42,11 @@ def describe_os_error(error: OSError, writing: bool = True) -> str:
     return f"{reason}; {hint}" if hint else reason
 
 
-def check_writable(path: str | Path, what: str = "file") -> Path:
+def check_writable(path: str | Path, what: str = "file", size: int = 0) -> Path:
     """Refuse, before any work is done, a target that cannot be written: a folder, a device or pipe
-    (as root, replacing /dev/null with a regular file would break the system), a missing or
-    unwritable folder, or a name too long once the temp file's extra characters are added."""
+    (as root, replacing /dev/null with a regular file would break the system), a missing, unwritable
+    or unenterable folder, a name too long for the file system, or (`size`: the bytes about to be
+    written) a file larger than the process's file-size limit (`ulimit -f`) or the free space."""
     path = Path(path)
     shown = printable(path)
     try:
@@ -60,7 +61,13 @@ def check_writable(path: str | Path, what: str = "file") -> Path:
         raise DigitnetError(f"{shown}: is not a regular file (a device, pipe or socket); digitnet writes "
                             f"the {what} only to a regular file, so give a file name")
     folder = path.parent
-    if not folder.is_dir():
+    try:
+        folder_is_a_folder = stat.S_ISDIR(folder.stat().st_mode)
+    except FileNotFoundError:
+        folder_is_a_folder = False
+    except OSError as error:  # e.g. a folder on the way that cannot be entered (no x permission)
+        raise DigitnetError(f"{shown}: cannot enter folder {printable(folder)} ({describe_os_error(error)})") from None
+    if not folder_is_a_folder:
         raise DigitnetError(f"{shown}: folder {printable(folder)} does not exist; create it or choose another path")
     if not os.access(folder, os.W_OK | os.X_OK):
         reason = "is on a read-only file system" if _read_only(folder) else "is not writable (no permission)"
@@ -69,7 +76,28 @@ def check_writable(path: str | Path, what: str = "file") -> Path:
     if len(os.fsencode(path.name)) > limit:
         raise DigitnetError(f"{shown}: the name is longer than the {limit} bytes this file system allows; "
                             "choose a shorter one")
+    if size:
+        _check_room(path, folder, size, what)
     return path
+
+
+def _check_room(path: Path, folder: Path, size: int, what: str) -> None:
+    shown = printable(path)
+    try:
+        import resource
+        soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+        if soft != resource.RLIM_INFINITY and size > soft:
+            raise DigitnetError(f"{shown}: the {what} will be about {size:,} bytes and this process may write "
+                                f"files of at most {soft:,} (ulimit -f); raise the limit")
+    except ImportError:
+        pass
+    try:
+        free = os.statvfs(folder)
+    except OSError:
+        return
+    if size > free.f_bavail * free.f_frsize:
+        raise DigitnetError(f"{shown}: the {what} will be about {size:,} bytes and {printable(folder)} has "
+                            f"{free.f_bavail * free.f_frsize:,} free; free some space or choose another place")
 
 
 def _read_only(folder: Path) -> bool:
