@@ -233,7 +233,9 @@ def test_a_real_100_megapixel_image_is_refused_from_its_header_with_a_clear_mess
     lambda seven: _resized_header(encoded(seven.convert("RGB"), "BMP"), 18, struct.pack("<ii", 50_000, 50_000)),
     lambda seven: _resized_header(encoded(seven.convert("RGB"), "BMP"), 18, struct.pack("<ii", 2**31 - 1, -(2**31 - 1))),
     lambda seven: _resized_header(encoded(seven.convert("P"), "GIF"), 6, struct.pack("<HH", 65_535, 65_535)),
-], ids=["bmp 50000x50000", "bmp 2^31 top-down", "gif screen 65535x65535"])
+    lambda seven: png_with_size(1, 39_999_999, b"\0\0" * 1000),
+    lambda seven: png_with_size(39_999_999, 1, b"\0" * 1000),
+], ids=["bmp 50000x50000", "bmp 2^31 top-down", "gif screen 65535x65535", "png 1x39999999", "png 39999999x1"])
 def test_bombs_in_other_formats_are_refused(seven, make, decoded_images):
     one_line_error(make(seven), "too large")
     assert decoded_images == []

@@ -235,3 +235,302 @@ def test_a_disk_that_fills_during_training_keeps_the_run_in_the_working_folder(w
     finally:
         subprocess.run(["umount", str(disk)], check=False)
         shutil.rmtree(base, ignore_errors=True)
+
+
+# ---- in process: every reader under every way a read fails ------------------------------------------
+
+
+def run_main(capsys, *args) -> tuple[int, str, str]:
+    """cli.main as the command runs it; argparse's exit (status 2) counts as a return."""
+    try:
+        code = cli.main([str(a) for a in args])
+    except SystemExit as exit_:
+        code = exit_.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+MODEL_READERS = {
+    "info": ["info", "MODEL"],
+    "evaluate": ["evaluate", "MODEL"],
+    "predict": ["predict", "--model", "MODEL", "{seven}"],
+    "plot weights": ["plot", "weights", "MODEL", "--out", "{out}/w.png"],
+    "plot confusion": ["plot", "confusion", "MODEL", "--out", "{out}/c.png"],
+    "dream": ["dream", "3", "MODEL", "--steps", "2", "--out", "{out}/d.png"],
+    "explain": ["explain", "{seven}", "MODEL", "--out", "{out}/e.png"],
+}
+IMAGE_READERS = {
+    "predict": ["predict", "IMAGE"],
+    "predict --json": ["predict", "--json", "IMAGE"],
+    "explain": ["explain", "IMAGE", "--out", "{out}/e.png"],
+    "plot activations": ["plot", "activations", "IMAGE", "--out", "{out}/a.png"],
+}
+
+
+def _broken_sources(folder: Path) -> dict[str, Path]:
+    """Each way a path can fail to be read, as a real path."""
+    (folder / "a-folder").mkdir()
+    os.mkfifo(folder / "no-writer.fifo")
+    (folder / "loop").symlink_to(folder / "loop")
+    (folder / "text.bin").write_bytes(b"neither a model nor an image\n")
+    (folder / "empty").write_bytes(b"")
+    return {"missing": folder / "missing", "a folder": folder / "a-folder", "FIFO without writer": folder / "no-writer.fifo",
+            "endless device": Path("/dev/zero"), "symlink loop": folder / "loop", "not the format": folder / "text.bin",
+            "empty": folder / "empty", "name with a newline": folder / "forged\nline", "control characters": folder / "\x1b[31mred"}
+
+
+READ_KINDS = ["missing", "a folder", "FIFO without writer", "endless device", "symlink loop", "not the format",
+              "empty", "name with a newline", "control characters"]
+READ_CASES = ([("model", reader, kind) for reader in MODEL_READERS for kind in READ_KINDS]
+              + [("image", reader, kind) for reader in IMAGE_READERS for kind in READ_KINDS])
+
+
+@pytest.mark.parametrize("what, reader, kind", READ_CASES, ids=[f"{w}: {r} | {k}" for w, r, k in READ_CASES])
+def test_every_reader_under_every_read_failure_says_one_line(tmp_path, capsys, monkeypatch, workspace, what, reader, kind):
+    from digitnet import modelfile, preprocess
+    monkeypatch.setattr(files, "FIFO_WAIT_SECONDS", 0.05)  # the FIFO is refused after this wait, not hung on
+    monkeypatch.setattr(modelfile, "MAX_MODEL_BYTES", 1 << 20)  # so /dev/zero is refused after 1 MiB
+    monkeypatch.setattr(preprocess, "MAX_FILE_BYTES", 1 << 20)
+    source = _broken_sources(tmp_path)[kind]
+    template = (MODEL_READERS if what == "model" else IMAGE_READERS)[reader]
+    placeholder = "MODEL" if what == "model" else "IMAGE"
+    args = [source if a == placeholder else a.format(seven=workspace["seven"], out=tmp_path) for a in template]
+    code, out, err = run_main(capsys, *args)
+    assert code == 1
+    lines = [line for line in (out + err).splitlines() if line]
+    assert len(lines) == 1, lines
+    assert "\x1b" not in out + err  # escape sequences from a name never reach the terminal
+    if reader == "predict --json":
+        answer = json.loads(out)
+        assert set(answer) == {"file", "error"}
+    else:
+        assert err.startswith(f"digitnet {args[0]}: error: "), err
+
+
+# ---- models that load but that a command cannot use ---------------------------------------------------
+
+
+UNUSABLE = {"784-8-20": (784, 8, 20), "784-1": (784, 1), "100-10": (100, 10), "784-16-9": (784, 16, 9)}
+USERS = {**MODEL_READERS, "plot mistakes": ["plot", "mistakes", "MODEL", "--out", "{out}/m.png"],
+         "plot activations": ["plot", "activations", "MODEL", "{seven}", "--out", "{out}/a.png"],
+         "plot noise": ["plot", "noise", "MODEL", "--out", "{out}/n.png"]}
+USERS.pop("info")  # info shows any model: that is what it is for
+USER_CASES = [(command, model) for command in USERS for model in UNUSABLE]
+
+
+@pytest.mark.parametrize("command, model", USER_CASES, ids=[f"{c} | {m}" for c, m in USER_CASES])
+def test_a_model_a_command_cannot_use_is_one_line_naming_the_file(tmp_path, capsys, workspace, command, model):
+    path = save_model(tmp_path / f"{model}.safetensors", Network(UNUSABLE[model], seed=0))
+    args = [path if a == "MODEL" else a.format(seven=workspace["seven"], out=tmp_path) for a in USERS[command]]
+    code, out, err = run_main(capsys, *args)
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and f"{path}: a {model} network" in err and "needs 784 inputs" in err, err
+
+
+def test_info_shows_a_model_no_other_command_can_use(tmp_path, capsys):
+    path = save_model(tmp_path / "odd.safetensors", Network((784, 8, 20), seed=0))
+    code, out, _ = run_main(capsys, "info", path)
+    assert code == 0 and "total: 6,460 weights and biases" in out
+
+
+# ---- numbers that overflow -------------------------------------------------------------------------------
+
+
+def _silent_sigmoid_model(tmp_path) -> Path:
+    """Sigmoid outputs that all round to 0 in float32 (every z below -17): their sum is 0."""
+    network = Network((784, 16, 10), output="sigmoid", seed=0)
+    network.biases[-1][:] = -60.0
+    network.biases[-1][7] = -40.0
+    return save_model(tmp_path / "silent.safetensors", network)
+
+
+def _overflowing_model(tmp_path) -> Path:
+    """Finite weights, so the file loads, but weighted sums that overflow float32 to infinity."""
+    network = Network((784, 16, 10), activation="relu", output="softmax", seed=0)
+    network.weights[0][:] = 3e38
+    return save_model(tmp_path / "huge.safetensors", network)
+
+
+def strict_json(line: str):
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+    return json.loads(line, parse_constant=refuse)
+
+
+@pytest.mark.parametrize("mode", ["--json", "text"])
+def test_outputs_that_round_to_zero_give_a_finite_confidence_and_real_json(tmp_path, capsys, workspace, mode):
+    flags = ["--json"] if mode == "--json" else []
+    code, out, err = run_main(capsys, "predict", *flags, "--model", _silent_sigmoid_model(tmp_path), workspace["seven"])
+    assert code == 0, err
+    if mode == "--json":
+        answer = strict_json(out)
+        assert answer["digit"] == 7 and 0 < answer["confidence"] <= 1
+        assert abs(sum(answer["probabilities"]) - 1) < 1e-4
+    else:
+        assert ": 7  (confidence" in out and "nan" not in out.lower()
+
+
+@pytest.mark.parametrize("mode", ["--json", "text"])
+def test_a_model_whose_sums_overflow_is_one_line_naming_it_never_nan(tmp_path, capsys, workspace, mode):
+    flags = ["--json"] if mode == "--json" else []
+    path = _overflowing_model(tmp_path)
+    code, out, err = run_main(capsys, "predict", *flags, "--model", path, workspace["seven"])
+    assert code == 1 and out == "" and err.count("\n") == 1
+    assert f"{path}: the network's weighted sums overflow" in err
+
+
+# ---- argument mistakes -----------------------------------------------------------------------------------
+
+
+ARGUMENT_MISTAKES = [
+    (["train", "--seed", "-1"], "seed must be a whole number"),
+    (["train", "--learning-rate", "-inf"], "learning_rate must be a finite number > 0, not -inf"),
+    (["train", "--learning-rate", "-nan"], "learning_rate must be a finite number > 0, not nan"),
+    (["train", "--learning-rate", "inf"], "learning_rate must be a finite number > 0, not inf"),
+    (["train", "--momentum", "-Infinity"], "momentum must be"),
+    (["train", "--epochs", "x"], "argument --epochs: invalid int value: 'x'"),
+    (["train", "--epochs", "0"], "epochs must be a whole number in [1, 1000000]"),
+    (["train", "--layers", "100000"], "each layer is a whole number of 1 to 65,536 neurons"),
+    (["train", "--layers", *["8"] * 63], "has 65 layers"),
+    (["train", "--layers", "0"], "each layer is a whole number of 1"),
+    (["train", "--shift-pixels", "9"], "shift_pixels must be a whole number in [0, 4]"),
+    (["train", "--batch-size", "-5"], "batch_size must be"),
+    (["trian"], "invalid choice: 'trian'"),
+    (["train", "--nonsense"], "unrecognized arguments: --nonsense"),
+    (["plot"], "the following arguments are required: PICTURE"),
+    (["dream", "12"], "argument DIGIT: invalid choice: 12"),
+    (["predict"], "the following arguments are required: IMAGE"),
+    (["predict", "--model"], "argument --model: expected one argument"),
+    (["serve", "--port", "x"], "argument --port: invalid int value"),
+    (["compare", "--jobs", "0"], "jobs must be >= 1"),
+    (["train", "--out", "\x1b]0;title\x07.safetensors", "--layers", "100000"], "65,536"),
+]
+
+
+@pytest.mark.parametrize("args, message", ARGUMENT_MISTAKES, ids=[" ".join(a)[:50] for a, _ in ARGUMENT_MISTAKES])
+def test_every_argument_mistake_is_one_line(capsys, args, message):
+    code, out, err = run_main(capsys, *args)
+    assert code in (1, 2) and out == ""
+    assert err.count("\n") == 1 and message in err, err
+    if code == 2:  # argparse's own: points to the help
+        assert err.rstrip().endswith("--help`)")
+
+
+def test_layers_100000_is_refused_before_any_memory_is_taken(capsys):
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        code, _, err = run_main(capsys, "train", "--layers", "100000")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert code == 1 and "100000" in err
+    assert peak < 16 << 20  # not the 627 MB of its first layer's weights
+
+
+# ---- untrusted text: a model's metadata printed escaped --------------------------------------------------
+
+
+def test_a_models_metadata_cannot_forge_lines_or_send_escape_sequences(tmp_path, capsys):
+    forged = {"training": {"epochs": "1\ntest accuracy: 100.00%", "\x1b[2Jseed": "\x1b]0;owned\x07"},
+              "data_source": "MNIST\r\ntest accuracy: 100.00%\u202e", "data_checksum": "ab\x1b[5m" + "0" * 60,
+              "history": [], "test_accuracy": 0.5}
+    path = save_model(tmp_path / "forged.safetensors", Network((784, 4, 10), seed=0), forged)
+    code, out, err = run_main(capsys, "info", path)
+    assert code == 0, err
+    assert "\x1b" not in out and "\r" not in out and "\u202e" not in out
+    assert [line for line in out.splitlines() if line.startswith("test accuracy")] == ["test accuracy: 50.00%"]
+    assert "epochs=1\\ntest accuracy: 100.00%" in out
+
+
+def test_a_file_name_cannot_forge_a_line_of_predictions(tmp_path, capsys, workspace):
+    forged = tmp_path / "x.png\nfake.png: 3  (confidence 100.0%)"
+    shutil.copy(workspace["seven"], forged)
+    code, out, _ = run_main(capsys, "predict", forged)
+    assert code == 0 and out.count("\n") == 1 and "\\nfake.png" in out
+
+
+# ---- the output: a full device, an ASCII-only terminal ---------------------------------------------------
+
+
+PRINTERS = {"info": ["info"], "predict": ["predict", "{seven}"], "predict --json": ["predict", "--json", "{seven}"],
+            "evaluate": ["evaluate"], "plot weights": ["plot", "weights", "--out", "{root}/w.png"]}
+
+
+@pytest.mark.parametrize("printer", PRINTERS)
+def test_every_command_printing_to_a_full_device_says_one_line(workspace, printer):
+    with open("/dev/full", "w") as full:
+        result = run_digitnet(*[a.format(**workspace) for a in PRINTERS[printer]], stdout=full, cwd=workspace["root"],
+                              env=digitnet_env(MPLCONFIGDIR=str(workspace["mpl"])))
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "cannot write the output: No space left on device" in result.stderr
+
+
+@pytest.mark.parametrize("printer", ["info", "predict"])
+def test_an_ascii_only_terminal_gets_escapes_not_a_traceback(tmp_path, workspace, printer):
+    model = save_model(tmp_path / "modèle-٧.safetensors", Network((784, 4, 10), seed=0),
+                       {"training": {"note": "Ω"}, "data_source": "données"})
+    image = tmp_path / "sept-٧.png"
+    shutil.copy(workspace["seven"], image)
+    args = ["info", model] if printer == "info" else ["predict", "--model", model, image]
+    result = run_digitnet(*args, env=digitnet_env(PYTHONIOENCODING="ascii", LANG="C", LC_ALL="C"))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "" and result.stdout.isascii() and "\\u0667" in result.stdout
+
+
+# ---- memory: a data set that inflates, a header that claims too much -------------------------------------
+
+
+def _idx_set_with(folder: Path, images_file: bytes) -> Path:
+    write_idx_set(folder, n_train=10_100, n_test=10, gzipped=False)
+    (folder / "train-images-idx3-ubyte").unlink()
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(images_file)
+    return folder
+
+
+def _gzip_bomb() -> bytes:
+    """A gzip of ~1 MB whose IDX header declares 10 images but which inflates to 1 GiB."""
+    import zlib
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    header = bytes([0, 0, 8, 3]) + (10).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2
+    body = compressor.compress(header)
+    zeros = bytes(1 << 24)
+    for _ in range(64):
+        body += compressor.compress(zeros)
+    return body + compressor.flush()
+
+
+@pytest.mark.parametrize("kind", ["bomb", "header claims 2.4 GB"])
+def test_a_data_folder_that_would_not_fit_is_refused_without_inflating_it(tmp_path, kind):
+    import gzip
+    import tracemalloc
+
+    from digitnet.errors import DigitnetError
+    if kind == "bomb":
+        images = _gzip_bomb()
+    else:
+        images = gzip.compress(bytes([0, 0, 8, 3]) + (3_000_000).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2)
+    folder = _idx_set_with(tmp_path / "set", images)
+    tracemalloc.start()
+    try:
+        with pytest.raises(DigitnetError) as caught:
+            load_dataset(folder)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert "train-images-idx3-ubyte.gz" in str(caught.value) and "\n" not in str(caught.value)
+    assert peak < 16 << 20, f"{peak:,} bytes"  # nowhere near the 1 GiB it inflates or the 2.4 GB it claims
+
+
+def test_a_data_set_beyond_the_memory_limit_is_refused_before_it_is_read(tmp_path):
+    # 1.5 GB declared (1.9 million images), 7.5 GB in memory with the float32 copy; the process may
+    # have 3 GB (ulimit -v): refused from the header, in one line.
+    import gzip
+    images = gzip.compress(bytes([0, 0, 8, 3]) + (1_900_000).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2)
+    folder = _idx_set_with(tmp_path / "set", images)
+
+    def limit_memory():
+        resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+    result = run_digitnet("evaluate", "--data", folder, preexec_fn=limit_memory)
+    assert result.returncode == 1
+    one_error_line(result.stderr, "train-images-idx3-ubyte.gz", "GB of memory")

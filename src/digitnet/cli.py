@@ -62,18 +62,20 @@ def _signals_as_interrupts():
     """While a command runs, SIGTERM (kill, systemd, a closing IDE) and SIGHUP (a closed terminal)
     raise Terminated, as Ctrl-C raises KeyboardInterrupt, and SIGXFSZ is ignored; the previous
     handlers come back after."""
+    received: list[int] = []  # the signals that came, for the exit status (128 + the signal)
     if sys.platform == "win32" or threading_is_not_main():
-        yield
+        yield received
         return
 
     def interrupt(signal_number, frame):
+        received.append(signal_number)
         raise Terminated(signal_number)
     previous = {number: signal.signal(number, interrupt) for number in (signal.SIGTERM, signal.SIGHUP)}
     # A write past the file-size limit (ulimit -f) would kill the process with SIGXFSZ; ignored, the
     # write fails with EFBIG instead, which becomes one line naming the file.
     previous[signal.SIGXFSZ] = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     try:
-        yield
+        yield received
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
@@ -570,10 +572,11 @@ def main(argv=None) -> int:
         return 0
     command = args.command
     try:
-        with _signals_as_interrupts():
+        with _signals_as_interrupts() as received:
             code = COMMANDS[command](args)
             sys.stdout.flush()  # a write error (a full device) shows here, while we can still say so
-            return code
+            # train stopped by SIGTERM/SIGHUP returns 130 like Ctrl-C, having kept its best epoch
+            return 128 + received[-1] if code == 130 and received else code
     except DigitnetError as error:
         _say_error(command, str(error))
         return 1
