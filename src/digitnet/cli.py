@@ -264,28 +264,39 @@ def _add_picture_commands(commands) -> None:
     output_option(compare, "compare.png")
 
 
-def command_train(args) -> int:
-    from tqdm import tqdm
-
-    from .data import load_dataset
-    from .evaluation import evaluate
+def training_plan(args):
+    """Every check of `digitnet train`'s arguments that needs no data, before anything is loaded:
+    the settings, the layer sizes against the shared limits, --out (writable, room for the model)
+    and memory. Returns (settings, layer_sizes, out); raises DigitnetError (one line)."""
     from .files import check_writable
-    from .network import Network
-    from .training import TrainingSettings, check_fits, check_training_memory, train, training_metadata
+    from .training import TrainingSettings, check_training_memory
     from .validation import Sizes, check_parameters, parameter_count
 
     settings = TrainingSettings(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                                 optimizer=args.optimizer, momentum=args.momentum, cost=args.cost,
                                 weight_decay=args.weight_decay, shift_pixels=args.shift_pixels,
                                 seed=args.seed)
-    check_parameters("--layers", {"layer_sizes": Sizes()}, layer_sizes=(784, *args.layers, 10))
-    # Before training: a wrong --out should not cost the run. float32 weights and biases, and the
-    # metadata (the history grows by ~150 bytes an epoch).
-    model_bytes = parameter_count((784, *args.layers, 10)) * 4 + 4096 + 200 * settings.epochs
+    layer_sizes = (784, *args.layers, 10)
+    check_parameters("--layers", {"layer_sizes": Sizes()}, layer_sizes=layer_sizes)
+    # A wrong --out should not cost the run. float32 weights and biases, and the metadata (the
+    # history grows by ~150 bytes an epoch).
+    model_bytes = parameter_count(layer_sizes) * 4 + 4096 + 200 * settings.epochs
     out = check_writable(args.out, "model", size=model_bytes)
-    check_training_memory((784, *args.layers, 10), settings)
+    check_training_memory(layer_sizes, settings)
+    return settings, layer_sizes, out
+
+
+def command_train(args) -> int:
+    from tqdm import tqdm
+
+    from .data import load_dataset
+    from .evaluation import evaluate
+    from .network import Network
+    from .training import check_fits, train, training_metadata
+
+    settings, layer_sizes, out = training_plan(args)
     dataset = load_dataset(args.data)
-    network = Network((784, *args.layers, 10), args.activation, args.output, seed=args.seed)
+    network = Network(layer_sizes, args.activation, args.output, seed=args.seed)
     check_fits(network, dataset, settings)
     print(f"training {network.describe()}", file=sys.stderr)
     print(f"on {len(dataset.train_images):,} images from {dataset.source}, "
@@ -505,8 +516,11 @@ def command_compare(args) -> int:
     from .data import load_dataset
     from .plots import plot_comparison
 
+    from .files import check_writable
+
     settings = replace(DEFAULT_SETTINGS, epochs=args.epochs, seed=args.seed)
     check_jobs(args.jobs)
+    check_writable(args.out, "picture")  # before the trainings, not after them
     dataset = load_dataset(args.data) if args.data else None  # else each worker loads the shipped MNIST
     print(f"training {len(DEFAULT_STRUCTURES)} structures for {args.epochs} epochs each, "
           f"{args.jobs} at a time...", file=sys.stderr)
