@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from digitnet import cli
+from digitnet.console import values_that_look_like_flags
 from digitnet.errors import DigitnetError, printable
 
 OUT_FOLDER = tempfile.TemporaryDirectory(prefix="digitnet-fuzz-cli-")
@@ -82,7 +83,7 @@ def answer(argv: list[str]) -> tuple[str, str]:
     stderr = io.StringIO()
     with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
         try:
-            args = PARSER.parse_args(cli._values_that_look_like_flags(argv))  # reusable: it keeps no state
+            args = PARSER.parse_args(values_that_look_like_flags(argv))  # reusable: it keeps no state
             if getattr(args, "command", None) == "train":
                 args.out = str(Path(OUT_FOLDER.name) / args.out)  # checked there, never written
                 cli.training_plan(args)

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import errno
-import json
-import os
-import signal
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 from . import __version__
+from .console import ArgumentParser, escaping_output, json_line, run_command, values_that_look_like_flags
 from .errors import DigitnetError, printable
 
 DEFAULT_OUT = "model.safetensors"
@@ -39,65 +35,6 @@ examples:
 
 run `digitnet COMMAND --help` for each command's options.
 """
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse, but a mistake is one line and a pointer to --help instead of ~11 lines of usage."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {printable(message)} (see `{self.prog} --help`)\n")
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM or SIGHUP, raised where the program is, like Ctrl-C: training keeps its best epoch and
-    a save under way removes its temp file. `signal_number` says which."""
-
-    def __init__(self, signal_number: int):
-        super().__init__(signal.Signals(signal_number).name)
-        self.signal_number = signal_number
-
-
-@contextmanager
-def _signals_as_interrupts():
-    """While a command runs, SIGTERM (kill, systemd, a closing IDE) and SIGHUP (a closed terminal)
-    raise Terminated, as Ctrl-C raises KeyboardInterrupt, and SIGXFSZ is ignored; the previous
-    handlers come back after."""
-    received: list[int] = []  # the signals that came, for the exit status (128 + the signal)
-    if sys.platform == "win32" or threading_is_not_main():
-        yield received
-        return
-
-    def interrupt(signal_number, frame):
-        received.append(signal_number)
-        raise Terminated(signal_number)
-    previous = {number: signal.signal(number, interrupt) for number in (signal.SIGTERM, signal.SIGHUP)}
-    # A write past the file-size limit (ulimit -f) would kill the process with SIGXFSZ; ignored, the
-    # write fails with EFBIG instead, which becomes one line naming the file.
-    previous[signal.SIGXFSZ] = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    try:
-        yield received
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-
-
-def threading_is_not_main() -> bool:
-    import threading
-    return threading.current_thread() is not threading.main_thread()
-
-
-def _values_that_look_like_flags(argv: list[str]) -> list[str]:
-    """`--learning-rate -inf` as `--learning-rate=-inf`: argparse reads -1 as a number but -inf or
-    -nan as an unknown flag; joined, the value reaches its check and gets its own message."""
-    joined = []
-    for token in argv:
-        previous = joined[-1] if joined else ""
-        if (token.lower().lstrip("-") in ("inf", "infinity", "nan") and token.startswith("-")
-                and previous.startswith("--") and "=" not in previous and previous != "--"):
-            joined[-1] = f"{previous}={token}"
-        else:
-            joined.append(token)
-    return joined
 
 
 def _model_argument(parser, help_text="model file (default: the trained video network shipped with digitnet)"):
@@ -291,6 +228,7 @@ def command_train(args) -> int:
 
     from .data import load_dataset
     from .evaluation import evaluate
+    from .modelfile import save_model_or_rescue
     from .network import Network
     from .training import check_fits, train, training_metadata
 
@@ -332,36 +270,13 @@ def command_train(args) -> int:
     test = evaluate(network, dataset.test_images, dataset.test_labels)
     metadata = training_metadata(settings, result, dataset)
     metadata["test_accuracy"] = test.accuracy
-    saved, failure = _save_or_rescue(out, network, metadata)
+    saved, failure = save_model_or_rescue(out, network, metadata)
     print(f"best epoch {result.best_epoch}: validation accuracy "
           f"{result.history[result.best_epoch - 1].validation_accuracy:.2%}; saved to {printable(saved)}", file=sys.stderr)
     print(f"test accuracy: {test.accuracy:.2%} ({test.correct:,} of {test.count:,} test images)")
     if failure is not None:
         raise DigitnetError(f"{failure}; the trained model is safe in {saved}: move it where you want it")
     return 130 if result.interrupted else 0
-
-
-def _save_or_rescue(out: Path, network, metadata) -> tuple[Path, str | None]:
-    """Save to `out`; if that fails (a full disk, a folder gone read-only during a long training),
-    save to the first place that works of the working folder, the home folder and the temp folder,
-    so the run is never lost. Returns (where it is, why `out` failed or None)."""
-    import tempfile
-    import time
-
-    from .modelfile import save_model
-
-    try:
-        return save_model(out, network, metadata), None
-    except DigitnetError as error:
-        failure = str(error)
-    name = f"digitnet-rescued-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.safetensors"
-    tried = []
-    for folder in (Path.cwd(), Path.home(), Path(tempfile.gettempdir()), Path("/dev/shm")):
-        try:
-            return save_model(folder / name, network, metadata), failure
-        except (DigitnetError, OSError, RuntimeError) as error:  # Path.home() may fail too
-            tried.append(str(error))
-    raise DigitnetError(f"{failure}; and no other place worked ({'; '.join(tried)}): the model is lost")
 
 
 def command_evaluate(args) -> int:
@@ -414,15 +329,6 @@ def command_predict(args) -> int:
         else:
             print(f"{printable(name)}: {digit}  (confidence {probabilities[digit]:.1%})")
     return 1 if failures else 0
-
-
-def json_line(answer: dict) -> str:
-    """One line of strict JSON (RFC 8259: no NaN or Infinity, which many parsers refuse); control
-    characters and non-ASCII in file names come out as \\u escapes, so the line stays one line."""
-    try:
-        return json.dumps(answer, allow_nan=False)
-    except ValueError:  # a number that is not finite: a model whose outputs overflow
-        raise DigitnetError(f"{answer.get('file')}: the model's answer is not a finite number") from None
 
 
 def command_info(args) -> int:
@@ -546,77 +452,14 @@ COMMANDS = {"train": command_train, "evaluate": command_evaluate, "predict": com
             "compare": command_compare}
 
 
-OUTPUT_ERRORS = {errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EDQUOT, errno.ENXIO}
-
-
-def _escaping_output() -> None:
-    """Whatever the terminal's encoding (an ASCII-only one: LANG=C, PYTHONIOENCODING=ascii), print
-    what it cannot show as backslash escapes instead of failing with UnicodeEncodeError."""
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.reconfigure(errors="backslashreplace")
-        except (AttributeError, ValueError, OSError):  # not a text file (e.g. replaced by a test)
-            pass
-
-
-def _silence_stdout() -> None:
-    """After stdout failed (a closed pipe, a full device), point it at /dev/null so that Python's own
-    flush at exit does not print a second, unhandled error."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError, AttributeError):
-        pass
-
-
-def _say_error(command: str, message: str, kind: str = "error: ") -> None:
-    try:
-        print(f"digitnet {command}: {kind}{printable(message)}", file=sys.stderr, flush=True)
-    except OSError:  # stderr itself is gone: nothing more can be said
-        pass
-
-
 def main(argv=None) -> int:
-    _escaping_output()
+    escaping_output()
     parser = build_parser()
-    args = parser.parse_args(_values_that_look_like_flags(list(sys.argv[1:] if argv is None else argv)))
+    args = parser.parse_args(values_that_look_like_flags(list(sys.argv[1:] if argv is None else argv)))
     if args.command is None:
         parser.print_help()
         return 0
-    command = args.command
-    try:
-        with _signals_as_interrupts() as received:
-            code = COMMANDS[command](args)
-            sys.stdout.flush()  # a write error (a full device) shows here, while we can still say so
-            # train stopped by SIGTERM/SIGHUP returns 130 like Ctrl-C, having kept its best epoch
-            return 128 + received[-1] if code == 130 and received else code
-    except DigitnetError as error:
-        _say_error(command, str(error))
-        return 1
-    except Terminated as stop:
-        _say_error(command, f"stopped by {signal.Signals(stop.signal_number).name}", kind="")
-        return 128 + stop.signal_number
-    except KeyboardInterrupt:
-        _say_error(command, "interrupted", kind="")
-        return 130
-    except BrokenPipeError:  # `digitnet predict *.png | head`: the reader has all it wanted
-        _silence_stdout()
-        return 0
-    except OSError as error:  # an OS error no module turned into a DigitnetError: still one line
-        from .files import describe_os_error
-        if error.filename is not None:
-            where = f"{error.filename}: "
-        elif error.errno in OUTPUT_ERRORS:  # print() to stdout failed: a full device, a dead terminal
-            where = "cannot write the output: "
-            _silence_stdout()
-        else:
-            where = ""
-        _say_error(command, f"{where}{describe_os_error(error)}")
-        return 1
-    except MemoryError:
-        _say_error(command, "not enough memory for this; try a smaller model, data set or image")
-        return 1
+    return run_command(args.command, COMMANDS[args.command], args)
 
 
 if __name__ == "__main__":
