@@ -372,6 +372,8 @@ def command_plot(args) -> int:
     from . import plots
     from .modelfile import history_records
 
+    plots.check_picture_target(args.out)  # before anything is read or drawn
+
     if args.plot == "activations":
         from .preprocess import to_network_input
         inputs = to_network_input(Path(args.image))  # read before the model, so a bad image fails first
@@ -398,15 +400,19 @@ def command_plot(args) -> int:
 
 
 def command_dream(args) -> int:
-    from .plots import plot_dream
+    from .plots import check_picture_target, plot_dream
+
+    check_picture_target(args.out)
 
     print(f"wrote {printable(plot_dream(_load(args.model, 'dream').network, args.out, digits=args.digit, steps=args.steps))}")
     return 0
 
 
 def command_explain(args) -> int:
-    from .plots import plot_explain
+    from .plots import check_picture_target, plot_explain
     from .preprocess import to_network_input
+
+    check_picture_target(args.out)
 
     inputs = to_network_input(Path(args.image))
     print(f"wrote {printable(plot_explain(_load(args.model, 'explain').network, inputs, args.out, digit=args.digit))}")
@@ -422,11 +428,11 @@ def command_compare(args) -> int:
     from .data import load_dataset
     from .plots import plot_comparison
 
-    from .files import check_writable
+    from .plots import check_picture_target
 
     settings = replace(DEFAULT_SETTINGS, epochs=args.epochs, seed=args.seed)
     check_jobs(args.jobs)
-    check_writable(args.out, "picture")  # before the trainings, not after them
+    check_picture_target(args.out)  # before the trainings, not after them
     dataset = load_dataset(args.data) if args.data else None  # else each worker loads the shipped MNIST
     print(f"training {len(DEFAULT_STRUCTURES)} structures for {args.epochs} epochs each, "
           f"{args.jobs} at a time...", file=sys.stderr)
