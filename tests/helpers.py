@@ -8,6 +8,7 @@ import os
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,16 +54,39 @@ class Finished:
     returncode: int
     stdout: str
     stderr: str
-    peak_rss_bytes: int  # the child's own peak resident memory (from wait4), not the test's
+    peak_rss_bytes: int  # the command's own peak resident memory (with measure_memory), not the test's
+
+
+# Runs `python -m digitnet.cli ARGS` and, at exit, writes the process's peak resident memory (VmHWM,
+# which exec resets, unlike getrusage's ru_maxrss, which a child forked from a big test process
+# inherits) to the file named by DIGITNET_TEST_PEAK_FILE.
+MEASURING_LAUNCHER = """
+import atexit, os, runpy, sys
+def record():
+    with open('/proc/self/status') as status, open(os.environ['DIGITNET_TEST_PEAK_FILE'], 'w') as out:
+        out.write(next(line.split()[1] for line in status if line.startswith('VmHWM:')))
+atexit.register(record)
+sys.argv[0] = 'digitnet'
+runpy.run_module('digitnet.cli', run_name='__main__', alter_sys=True)
+"""
 
 
 def run_digitnet(*args, cwd=None, env: dict[str, str] | None = None, stdin=None, stdout=None,
-                 preexec_fn=None, timeout: float = 300) -> Finished:
+                 preexec_fn=None, timeout: float = 300, measure_memory: bool = False) -> Finished:
     """Run the real command and wait for it. `timeout` only guards against a hang (the run is killed
     and the test fails); it is not a measure of speed. stdout, if given, is a file to write to
-    instead of a pipe (e.g. /dev/full)."""
-    command = [sys.executable, "-m", "digitnet.cli", *map(str, args)]
-    process = subprocess.Popen(command, cwd=cwd, env=env or digitnet_env(), stdin=stdin or subprocess.DEVNULL,
+    instead of a pipe (e.g. /dev/full). With `measure_memory`, peak_rss_bytes is the command's peak
+    resident memory (Linux), else 0."""
+    env = dict(env or digitnet_env())
+    peak_file = None
+    if measure_memory:
+        peak_file = tempfile.NamedTemporaryFile(prefix="digitnet-peak-", delete=False)
+        peak_file.close()
+        env["DIGITNET_TEST_PEAK_FILE"] = peak_file.name
+        command = [sys.executable, "-c", MEASURING_LAUNCHER, *map(str, args)]
+    else:
+        command = [sys.executable, "-m", "digitnet.cli", *map(str, args)]
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdin=stdin or subprocess.DEVNULL,
                                stdout=stdout if stdout is not None else subprocess.PIPE, stderr=subprocess.PIPE,
                                preexec_fn=preexec_fn)
     output: dict[str, bytes] = {}
@@ -80,8 +104,11 @@ def run_digitnet(*args, cwd=None, env: dict[str, str] | None = None, stdin=None,
         process.kill()
         process.wait()
         raise AssertionError(f"digitnet {' '.join(map(str, args))} still running after {timeout} s: it hangs")
-    _, status, usage = os.wait4(process.pid, 0)  # the child's own peak memory, not all children's
-    process.returncode = os.waitstatus_to_exitcode(status)
-    text = {name: data.decode("utf-8", "replace") for name, data in output.items()}
-    return Finished(command[3:], process.returncode, text.get("stdout", ""), text.get("stderr", ""),
-                    usage.ru_maxrss * 1024)
+    process.wait()
+    peak = 0
+    if peak_file is not None:
+        text = Path(peak_file.name).read_text()
+        os.unlink(peak_file.name)
+        peak = int(text) * 1024 if text else 0
+    decoded = {name: data.decode("utf-8", "replace") for name, data in output.items()}
+    return Finished([str(a) for a in args], process.returncode, decoded.get("stdout", ""), decoded.get("stderr", ""), peak)

@@ -94,7 +94,7 @@ def test_info_shows_the_structure_and_13002():
 @pytest.mark.parametrize("args, message", [
     (["info", "nowhere.safetensors"], "nowhere.safetensors: no such model file"),
     (["evaluate", "--data", "/nonexistent"], "not a directory"),
-    (["train", "--learning-rate", "-1"], "learning_rate must be a positive number"),
+    (["train", "--learning-rate", "-1"], "learning_rate must be a finite number > 0"),
     (["train", "--out", "/no/such/folder/m.safetensors"], "does not exist"),
     (["train", "--out", "/tmp"], "/tmp: is a folder"),
     (["train", "--batch-size", "100000"], "batch_size 100000 is more than the 50,000 training images"),

@@ -169,17 +169,17 @@ def corpus(folder: Path, seven: Image.Image) -> dict[str, str]:
     return expected
 
 
-def run_cli(*args, cwd, path_prefix: Path | None = None):
+def run_cli(*args, cwd, path_prefix: Path | None = None, measure_memory=False):
     """The real command; with `path_prefix` first on its PATH (to plant a fake program)."""
     env = digitnet_env()
     if path_prefix is not None:
         env["PATH"] = f"{path_prefix}{os.pathsep}{env.get('PATH', '')}"
-    return run_digitnet(*args, cwd=cwd, env=env, timeout=120)
+    return run_digitnet(*args, cwd=cwd, env=env, timeout=120, measure_memory=measure_memory)
 
 
 def test_predict_answers_every_file_of_the_corpus_without_a_traceback(tmp_path, seven):
     expected = corpus(tmp_path, seven)
-    result = run_cli("predict", "--json", *expected, cwd=tmp_path)
+    result = run_cli("predict", "--json", *expected, cwd=tmp_path, measure_memory=True)
     # Bounded by memory, not by time: the largest image the corpus lets through is decoded once, in
     # float32, and the bombs are refused before they are decoded (MAX_CORPUS_PEAK says how much).
     assert result.peak_rss_bytes < MAX_CORPUS_PEAK, f"{result.peak_rss_bytes:,} bytes at the peak"
@@ -233,7 +233,9 @@ def test_a_real_100_megapixel_image_is_refused_from_its_header_with_a_clear_mess
     lambda seven: _resized_header(encoded(seven.convert("RGB"), "BMP"), 18, struct.pack("<ii", 50_000, 50_000)),
     lambda seven: _resized_header(encoded(seven.convert("RGB"), "BMP"), 18, struct.pack("<ii", 2**31 - 1, -(2**31 - 1))),
     lambda seven: _resized_header(encoded(seven.convert("P"), "GIF"), 6, struct.pack("<HH", 65_535, 65_535)),
-], ids=["bmp 50000x50000", "bmp 2^31 top-down", "gif screen 65535x65535"])
+    lambda seven: png_with_size(1, 39_999_999, b"\0\0" * 1000),
+    lambda seven: png_with_size(39_999_999, 1, b"\0" * 1000),
+], ids=["bmp 50000x50000", "bmp 2^31 top-down", "gif screen 65535x65535", "png 1x39999999", "png 39999999x1"])
 def test_bombs_in_other_formats_are_refused(seven, make, decoded_images):
     one_line_error(make(seven), "too large")
     assert decoded_images == []

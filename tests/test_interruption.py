@@ -128,3 +128,43 @@ def test_ctrl_c_before_the_first_epoch_saves_nothing_and_keeps_the_previous_mode
     assert "nothing saved" in stderr or "digitnet train: interrupted" in stderr, stderr
     assert out.read_bytes() == before
     assert temp_files(tmp_path, out.name) == []
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_sigterm_or_sighup_during_training_keeps_the_best_epoch_like_ctrl_c(tmp_path, small_set, stop):
+    # `kill PID`, systemd stopping a job, or the terminal closing: the same as Ctrl-C.
+    out = tmp_path / "model.safetensors"
+    process = start_train("--layers", 16, "--epochs", 500, "--data", small_set, "--out", out)
+    read_until(process, r"epoch\s+1/500")
+    process.send_signal(stop)
+    _, rest = process.communicate(timeout=60)
+    assert process.returncode == 128 + stop, rest
+    assert "Traceback" not in rest and "interrupted: keeping the best epoch" in rest, rest
+    model = load_model(out)
+    assert model.metadata["interrupted"] and model.metadata["best_epoch"] >= 1
+
+
+def test_sigterm_during_the_save_leaves_no_temp_file_and_the_previous_model(tmp_path, small_set):
+    out = tmp_path / "model.safetensors"
+    save_model(out, Network((784, 3, 10), seed=1), {"note": "the model before"})
+    before = out.read_bytes()
+    outcomes = []
+    for attempt in range(6):
+        process = start_train("--layers", 1500, 1500, "--epochs", 1, "--data", small_set, "--out", out,
+                              "--seed", attempt)
+        read_until(process, r"epoch\s+1/1")  # trained; now it evaluates 10 test images and saves
+        temp = []
+        while not temp and process.poll() is None:  # the condition: the temp file exists
+            temp = temp_files(tmp_path, out.name)
+        if temp:
+            process.send_signal(signal.SIGTERM)
+        _, rest = process.communicate(timeout=60)
+        assert "Traceback" not in rest, rest
+        assert temp_files(tmp_path, out.name) == [], "SIGTERM left the temp file behind"
+        if process.returncode == 128 + signal.SIGTERM:  # stopped mid-save: the old model is untouched
+            assert out.read_bytes() == before
+            outcomes.append("stopped mid-save")
+            break
+        outcomes.append("too late")  # the save had finished; restore and try again
+        out.write_bytes(before)
+    assert "stopped mid-save" in outcomes, outcomes

@@ -342,9 +342,9 @@ def test_a_bomb_gives_the_error_and_no_stray_warning(tmp_path):
 
 
 def test_missing_file_and_directory_name_the_path(tmp_path):
-    with pytest.raises(DigitnetError, match=r"nowhere.png: cannot read the file"):
+    with pytest.raises(DigitnetError, match=r"nowhere.png: no such image file"):
         to_network_input(tmp_path / "nowhere.png")
-    with pytest.raises(DigitnetError, match="cannot read the file"):
+    with pytest.raises(DigitnetError, match="is a folder, not an image file"):
         to_network_input(tmp_path)
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from . import __version__
 from .cli_interop import COMMANDS as INTEROP_COMMANDS, add_interop_commands
 from .cli_sweep import add_sweep_command, command_sweep
-from .errors import DigitnetError
+from .console import ArgumentParser, escaping_output, json_line, run_command, values_that_look_like_flags
+from .errors import DigitnetError, printable
 
 DEFAULT_OUT = "model.safetensors"
 
@@ -43,9 +43,12 @@ def _model_argument(parser, help_text="model file (default: the trained video ne
     parser.add_argument("model", nargs="?", metavar="MODEL", help=help_text)
 
 
-def _load(path: str | None):
-    from .modelfile import default_model_path, load_model
-    return load_model(path or default_model_path())
+def _load(path: str | None, purpose: str | None = None):
+    """The model at `path` (default: the shipped one); with `purpose` (a command's name), refused in
+    one line unless it reads 28x28 images and answers 10 digits."""
+    from .modelfile import check_reads_digits, default_model_path, load_model
+    model = load_model(path or default_model_path())
+    return check_reads_digits(model, f"`digitnet {purpose}`") if purpose else model
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,8 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     from .training import COSTS, OPTIMIZERS, TrainingSettings
 
     defaults = TrainingSettings()
-    parser = argparse.ArgumentParser(prog="digitnet", description=DESCRIPTION, epilog=EPILOG,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog="digitnet", description=DESCRIPTION, epilog=EPILOG,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"digitnet {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -214,26 +217,40 @@ def _add_picture_commands(commands) -> None:
     output_option(compare, "compare.png")
 
 
-def command_train(args) -> int:
-    from tqdm import tqdm
-
-    from .data import load_dataset
-    from .evaluation import evaluate
-    from .modelfile import save_model
-    from .network import Network
-    from .training import TrainingSettings, check_fits, train, training_metadata
+def training_plan(args):
+    """Every check of `digitnet train`'s arguments that needs no data, before anything is loaded:
+    the settings, the layer sizes against the shared limits, --out (writable, room for the model)
+    and memory. Returns (settings, layer_sizes, out); raises DigitnetError (one line)."""
+    from .files import check_writable
+    from .training import TrainingSettings, check_training_memory
+    from .validation import Sizes, check_parameters, parameter_count
 
     settings = TrainingSettings(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                                 optimizer=args.optimizer, momentum=args.momentum, cost=args.cost,
                                 weight_decay=args.weight_decay, shift_pixels=args.shift_pixels,
                                 seed=args.seed)
-    out = Path(args.out)
-    if out.is_dir():
-        raise DigitnetError(f"{out}: is a folder; give a file name for --out")
-    if not out.parent.is_dir():
-        raise DigitnetError(f"{out}: folder {out.parent} does not exist; create it or choose another --out")
+    layer_sizes = (784, *args.layers, 10)
+    check_parameters("--layers", {"layer_sizes": Sizes()}, layer_sizes=layer_sizes)
+    # A wrong --out should not cost the run. float32 weights and biases, and the metadata (the
+    # history grows by ~150 bytes an epoch).
+    model_bytes = parameter_count(layer_sizes) * 4 + 4096 + 200 * settings.epochs
+    out = check_writable(args.out, "model", size=model_bytes)
+    check_training_memory(layer_sizes, settings)
+    return settings, layer_sizes, out
+
+
+def command_train(args) -> int:
+    from tqdm import tqdm
+
+    from .data import load_dataset
+    from .evaluation import evaluate
+    from .modelfile import save_model_or_rescue
+    from .network import Network
+    from .training import check_fits, train, training_metadata
+
+    settings, layer_sizes, out = training_plan(args)
     dataset = load_dataset(args.data)
-    network = Network((784, *args.layers, 10), args.activation, args.output, seed=args.seed)
+    network = Network(layer_sizes, args.activation, args.output, seed=args.seed)
     check_fits(network, dataset, settings)
     print(f"training {network.describe()}", file=sys.stderr)
     print(f"on {len(dataset.train_images):,} images from {dataset.source}, "
@@ -269,10 +286,12 @@ def command_train(args) -> int:
     test = evaluate(network, dataset.test_images, dataset.test_labels)
     metadata = training_metadata(settings, result, dataset)
     metadata["test_accuracy"] = test.accuracy
-    save_model(out, network, metadata)
+    saved, failure = save_model_or_rescue(out, network, metadata)
     print(f"best epoch {result.best_epoch}: validation accuracy "
-          f"{result.history[result.best_epoch - 1].validation_accuracy:.2%}; saved to {out}", file=sys.stderr)
+          f"{result.history[result.best_epoch - 1].validation_accuracy:.2%}; saved to {printable(saved)}", file=sys.stderr)
     print(f"test accuracy: {test.accuracy:.2%} ({test.correct:,} of {test.count:,} test images)")
+    if failure is not None:
+        raise DigitnetError(f"{failure}; the trained model is safe in {saved}: move it where you want it")
     return 130 if result.interrupted else 0
 
 
@@ -280,10 +299,10 @@ def command_evaluate(args) -> int:
     from .data import load_dataset
     from .evaluation import evaluate
 
-    model = _load(args.model)
+    model = _load(args.model, "evaluate")
     dataset = load_dataset(args.data)
     result = evaluate(model.network, dataset.test_images, dataset.test_labels)
-    print(f"model: {model.path}  ({model.network.describe()})")
+    print(f"model: {printable(model.path)}  ({model.network.describe()})")
     print(f"test accuracy: {result.accuracy:.2%} ({result.correct:,} of {result.count:,})")
     print()
     print("digit  accuracy  images")
@@ -302,7 +321,8 @@ def command_predict(args) -> int:
 
     from .preprocess import to_network_input
 
-    network = _load(args.model).network
+    model = _load(args.model, "predict")
+    network = model.network
     failures = 0
     for name in args.images:
         try:
@@ -310,17 +330,20 @@ def command_predict(args) -> int:
         except DigitnetError as error:
             failures += 1
             if args.json:
-                print(json.dumps({"file": name, "error": str(error)}))
+                print(json_line({"file": name, "error": str(error)}))
             else:
-                print(f"digitnet predict: error: {error}", file=sys.stderr)
+                print(f"digitnet predict: error: {printable(error)}", file=sys.stderr)
             continue
-        probabilities = network.predict_probabilities(inputs[np.newaxis])[0].astype(float)
+        try:
+            probabilities = network.predict_probabilities(inputs[np.newaxis])[0].astype(float)
+        except DigitnetError as error:  # the model's fault, not the image's: no image will do better
+            raise DigitnetError(f"{printable(model.path)}: {error}") from None
         digit = int(probabilities.argmax())
         if args.json:
-            print(json.dumps({"file": name, "digit": digit, "confidence": round(probabilities[digit], 6),
-                              "probabilities": [round(p, 6) for p in probabilities]}))
+            print(json_line({"file": name, "digit": digit, "confidence": round(probabilities[digit], 6),
+                             "probabilities": [round(p, 6) for p in probabilities]}))
         else:
-            print(f"{name}: {digit}  (confidence {probabilities[digit]:.1%})")
+            print(f"{printable(name)}: {digit}  (confidence {probabilities[digit]:.1%})")
     return 1 if failures else 0
 
 
@@ -329,8 +352,9 @@ def command_info(args) -> int:
 
     model = _load(args.model)
     network, meta = model.network, model.metadata
-    print(f"model: {model.path}")
-    print(f"digitnet {meta.get('digitnet_version', '?')} model, format version {meta.get('format_version')}")
+    # Everything below from `meta` is untrusted text from the file: printed escaped (printable).
+    print(f"model: {printable(model.path)}")
+    print(f"digitnet {printable(meta.get('digitnet_version', '?'))} model, format version {meta.get('format_version')}")
     print()
     print(f"{'layer':<8}{'neurons':>8}  {'squish':<9}{'weights':>10}{'biases':>8}")
     print(f"{'input':<8}{network.layer_sizes[0]:>8}  {'-':<9}{'-':>10}{'-':>8}")
@@ -344,7 +368,7 @@ def command_info(args) -> int:
     training = meta.get("training")
     if isinstance(training, dict) and training:
         print()
-        print("training: " + ", ".join(f"{k}={v}" for k, v in training.items()))
+        print("training: " + printable(", ".join(f"{k}={v}" for k, v in training.items())))
         history = history_records(meta)
         best = meta.get("best_epoch")
         record = next((r for r in history if r["epoch"] == best), history[-1] if history else None)
@@ -356,7 +380,7 @@ def command_info(args) -> int:
         if is_number(meta.get("test_accuracy")):
             print(f"test accuracy: {meta['test_accuracy']:.2%}")
         if isinstance(meta.get("data_checksum"), str):
-            print(f"data: {meta.get('data_source', '?')} (sha256 {meta['data_checksum'][:16]}...)")
+            print(f"data: {printable(meta.get('data_source', '?'))} (sha256 {printable(meta['data_checksum'][:16])}...)")
     return 0
 
 
@@ -364,10 +388,12 @@ def command_plot(args) -> int:
     from . import plots
     from .modelfile import history_records
 
+    plots.check_picture_target(args.out)  # before anything is read or drawn
+
     if args.plot == "activations":
         from .preprocess import to_network_input
         inputs = to_network_input(Path(args.image))  # read before the model, so a bad image fails first
-    model = _load(args.model)
+    model = _load(args.model, None if args.plot == "training" else f"plot {args.plot}")
     network = model.network
     if args.plot in ("confusion", "mistakes"):
         from .data import load_dataset
@@ -385,23 +411,27 @@ def command_plot(args) -> int:
         path = plots.plot_activations(network, inputs, args.out)
     else:
         path = plots.plot_noise(network, args.out)
-    print(f"wrote {path}")
+    print(f"wrote {printable(path)}")
     return 0
 
 
 def command_dream(args) -> int:
-    from .plots import plot_dream
+    from .plots import check_picture_target, plot_dream
 
-    print(f"wrote {plot_dream(_load(args.model).network, args.out, digits=args.digit, steps=args.steps)}")
+    check_picture_target(args.out)
+
+    print(f"wrote {printable(plot_dream(_load(args.model, 'dream').network, args.out, digits=args.digit, steps=args.steps))}")
     return 0
 
 
 def command_explain(args) -> int:
-    from .plots import plot_explain
+    from .plots import check_picture_target, plot_explain
     from .preprocess import to_network_input
 
+    check_picture_target(args.out)
+
     inputs = to_network_input(Path(args.image))
-    print(f"wrote {plot_explain(_load(args.model).network, inputs, args.out, digit=args.digit)}")
+    print(f"wrote {printable(plot_explain(_load(args.model, 'explain').network, inputs, args.out, digit=args.digit))}")
     return 0
 
 
@@ -414,8 +444,11 @@ def command_compare(args) -> int:
     from .data import load_dataset
     from .plots import plot_comparison
 
+    from .plots import check_picture_target
+
     settings = replace(DEFAULT_SETTINGS, epochs=args.epochs, seed=args.seed)
     check_jobs(args.jobs)
+    check_picture_target(args.out)  # before the trainings, not after them
     dataset = load_dataset(args.data) if args.data else None  # else each worker loads the shipped MNIST
     print(f"training {len(DEFAULT_STRUCTURES)} structures for {args.epochs} epochs each, "
           f"{args.jobs} at a time...", file=sys.stderr)
@@ -425,7 +458,7 @@ def command_compare(args) -> int:
             tqdm.write(f"  {row.name}: {row.test_accuracy:.2%} test accuracy", file=sys.stderr)
         rows = compare(DEFAULT_STRUCTURES, settings, dataset=dataset, n_jobs=args.jobs, on_done=on_done)
     print(comparison_table(rows))
-    print(f"wrote {plot_comparison(rows, args.out)}")
+    print(f"wrote {printable(plot_comparison(rows, args.out))}")
     return 0
 
 
@@ -443,21 +476,13 @@ COMMANDS = {"train": command_train, "evaluate": command_evaluate, "predict": com
 
 
 def main(argv=None) -> int:
+    escaping_output()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(values_that_look_like_flags(list(sys.argv[1:] if argv is None else argv)))
     if args.command is None:
         parser.print_help()
         return 0
-    try:
-        return COMMANDS[args.command](args)
-    except DigitnetError as error:
-        print(f"digitnet {args.command}: error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"digitnet {args.command}: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return 0
+    return run_command(args.command, COMMANDS[args.command], args)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import numpy as np
 
 from .errors import DigitnetError
 from .files import read_bytes
+from .validation import check_memory
 
 # IDX type codes -> numpy dtypes (big-endian, as the format stores them).
 IDX_DTYPES = {
@@ -32,6 +33,9 @@ IDX_DTYPES = {
 }
 GZIP_MAGIC = b"\x1f\x8b"
 MAX_IDX_BYTES = 1 << 31  # 2 GiB decompressed: far beyond MNIST, small enough to refuse a bomb
+# Memory per byte of an IDX file while a data set loads: the bytes themselves and, for images, their
+# float32 copy (4 bytes per pixel byte). Checked against what the machine has before inflating.
+BYTES_IN_MEMORY_PER_BYTE = 5
 
 FILE_NAMES = {
     "train_images": "train-images-idx3-ubyte",
@@ -60,16 +64,44 @@ class Dataset:
     source: str
 
 
+def _declared_bytes(header: bytes) -> int | None:
+    """The length of the whole IDX file its first 4 + 4 * ndim bytes declare, or None if they do
+    not start an IDX file (parse_idx then says what is wrong)."""
+    if len(header) < 4 or header[:2] != b"\0\0" or header[2] not in IDX_DTYPES or not 1 <= header[3] <= 4:
+        return None
+    ndim = header[3]
+    if len(header) < 4 + 4 * ndim:
+        return None
+    shape = np.frombuffer(header, dtype=">u4", count=ndim, offset=4)
+    return 4 + 4 * ndim + math.prod(int(size) for size in shape) * IDX_DTYPES[header[2]].itemsize
+
+
 def _read_bytes(path: Path) -> bytes:
-    """The file's bytes, decompressed if it is gzipped (detected by content, not by name)."""
+    """The file's bytes, decompressed if it is gzipped (detected by content, not by name).
+
+    A gzip is inflated in two steps: first the IDX header, whose dimensions say how long the data
+    is, then at most that many bytes (and one more): a bomb (a few MB inflating to gigabytes) is
+    refused after inflating no more than what its header admits, and a header admitting more than
+    MAX_IDX_BYTES, or more than this machine's memory, is refused before inflating anything more."""
     raw = read_bytes(path, MAX_IDX_BYTES, "file")
     if raw[:2] != GZIP_MAGIC:
         return raw
     try:
         decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-        data = decompressor.decompress(raw, MAX_IDX_BYTES)
-        if decompressor.unconsumed_tail:
-            raise DigitnetError(f"{path}: decompresses to more than {MAX_IDX_BYTES} bytes; refusing")
+        header = decompressor.decompress(raw, 4)
+        if len(header) == 4 and 1 <= header[3] <= 4:
+            header += decompressor.decompress(decompressor.unconsumed_tail, 4 * header[3])
+        declared = _declared_bytes(header)
+        if declared is None:  # not IDX: inflate a little more, enough for parse_idx's message
+            return header + decompressor.decompress(decompressor.unconsumed_tail, 64)
+        if declared > MAX_IDX_BYTES:
+            raise DigitnetError(f"{path}: its header declares {declared:,} bytes, more than the {MAX_IDX_BYTES:,} "
+                                "digitnet reads; not an IDX file digitnet can read")
+        check_memory(declared * BYTES_IN_MEMORY_PER_BYTE, f"{path} ({declared:,} bytes once decompressed)")
+        data = header + decompressor.decompress(decompressor.unconsumed_tail, declared - len(header) + 1)
+        if len(data) > declared or decompressor.unconsumed_tail:
+            raise DigitnetError(f"{path}: decompresses to more than the {declared:,} bytes its header declares "
+                                "(a compression bomb, or not an IDX file); refusing")
         if not decompressor.eof:
             raise DigitnetError(f"{path}: gzip data is truncated (the download may be incomplete)")
     except zlib.error as error:
@@ -196,6 +228,8 @@ def load_dataset(directory: str | Path | None = None, validation_size: int = VAL
         raise DigitnetError(
             f"{directory}: cannot hold out {validation_size} validation images from {n_train} training images"
         )
+    pixels = arrays["train_images"].size + arrays["test_images"].size
+    check_memory(pixels * 4, f"{directory}: {pixels // 784:,} images as float32 inputs")
     train_images = to_inputs(arrays["train_images"])
     split = n_train - validation_size
     return Dataset(

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import struct
+import tempfile
+import time
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -59,6 +62,24 @@ def save_model(path: str | Path, network: Network, metadata: dict | None = None)
         tensors[f"biases.{l}"] = np.ascontiguousarray(b, dtype=np.float32)
     blob = safetensors.numpy.save(tensors, metadata={"digitnet": json.dumps(meta)})
     return write_atomically(path, lambda file: file.write(blob), what="model")
+
+
+def save_model_or_rescue(out: Path, network: Network, metadata: dict) -> tuple[Path, str | None]:
+    """Save to `out`; if that fails (a full disk, a folder gone read-only during a long training),
+    save to the first place that works of the working folder, the home folder and the temp folder,
+    so the run is never lost. Returns (where it is, why `out` failed or None)."""
+    try:
+        return save_model(out, network, metadata), None
+    except DigitnetError as error:
+        failure = str(error)
+    name = f"digitnet-rescued-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.safetensors"
+    tried = []
+    for folder in (Path.cwd, Path.home, lambda: Path(tempfile.gettempdir()), lambda: Path("/dev/shm")):
+        try:
+            return save_model(folder() / name, network, metadata), failure
+        except (DigitnetError, OSError, RuntimeError) as error:  # the working folder may be gone, HOME unset
+            tried.append(str(error))
+    raise DigitnetError(f"{failure}; and no other place worked ({'; '.join(tried)}): the model is lost")
 
 
 def _without_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
@@ -158,6 +179,21 @@ def load_model(path: str | Path) -> Model:
                       weights=[tensors[f"weights.{l}"] for l in range(n_layers)],
                       biases=[tensors[f"biases.{l}"] for l in range(n_layers)])
     return Model(network, meta, path)
+
+
+DIGIT_INPUTS, DIGIT_OUTPUTS = 784, 10  # a 28x28 image in, one output neuron per digit out
+
+
+def check_reads_digits(model: Model, purpose: str) -> Model:
+    """Refuse, naming the file, a model that loads but cannot do `purpose` (e.g. "evaluate"): every
+    command but `info` reads 28x28 images (784 inputs) and answers one of 10 digits (10 outputs)."""
+    sizes = model.network.layer_sizes
+    if sizes[0] != DIGIT_INPUTS or sizes[-1] != DIGIT_OUTPUTS:
+        structure = "-".join(map(str, sizes))
+        raise DigitnetError(f"{printable(model.path)}: a {structure} network has {sizes[0]:,} inputs and "
+                            f"{sizes[-1]:,} outputs; {purpose} needs {DIGIT_INPUTS} inputs (a 28x28 image) "
+                            f"and {DIGIT_OUTPUTS} outputs (one per digit)")
+    return model
 
 
 HISTORY_FIELDS = ("epoch", "loss", "train_accuracy", "validation_accuracy", "seconds")

@@ -239,15 +239,36 @@ class Network:
         """`(batch, 784)` -> `(batch, 10)` rows summing to 1.
 
         Softmax outputs already do; sigmoid outputs (each in (0, 1) on its own) are divided by
-        their sum, so "confidence" means the same for both.
+        their sum, so "confidence" means the same for both. Where that fails in floating point (every
+        sigmoid output rounds to 0), the row is recomputed from the weighted sums; a network whose
+        weighted sums overflow (finite but huge weights) raises DigitnetError, never answers NaN.
         """
-        return self.probabilities_from_outputs(self.feedforward(inputs))
+        inputs = self._as_batch(inputs)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked below, not warned about
+            probabilities = self.probabilities_from_outputs(self.feedforward(inputs))
+        broken = ~np.isfinite(probabilities).all(axis=1)
+        if broken.any():
+            probabilities[broken] = self._probabilities_from_weighted_sums(inputs[broken])
+        return probabilities
 
     def probabilities_from_outputs(self, outputs: np.ndarray) -> np.ndarray:
-        """The output layer's activations `(batch, 10)` as rows summing to 1 (see predict_probabilities)."""
+        """The output layer's activations `(batch, 10)` as rows summing to 1 (see predict_probabilities).
+        A row of sigmoid outputs that are all 0 (z below about -17 in float32) comes out as NaN."""
         if self.output == "softmax":
             return outputs
-        return outputs / outputs.sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return outputs / outputs.sum(axis=1, keepdims=True)
+
+    def _probabilities_from_weighted_sums(self, inputs: np.ndarray) -> np.ndarray:
+        """The rows predict_probabilities could not divide out, from z: sigma(z_i) / sum_j sigma(z_j)
+        tends to softmax(z) as the z's go to -infinity (sigma(z) ~ e^z there), and softmax is the
+        answer itself for softmax outputs; computed in float64 so it does not round to 0 again."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            z = self.trace(inputs).weighted_sums[-1].astype(np.float64)  # (rows, n_out)
+        if not np.isfinite(z).all():
+            raise DigitnetError("the network's weighted sums overflow (its weights are too large for float32): "
+                                "it has no answer; retrain it or use another model")
+        return softmax(z).astype(self.dtype)
 
     def predict_digit(self, inputs) -> np.ndarray:
         """The brightest output neuron per row: `(batch, 784)` -> `(batch,)` ints.
@@ -257,8 +278,9 @@ class Network:
         inputs = self._as_batch(inputs)
         if len(inputs) == 0:
             return np.zeros(0, dtype=np.int64)
-        return np.concatenate([self.feedforward(inputs[start:start + PREDICTION_BLOCK_ROWS]).argmax(axis=1)
-                               for start in range(0, len(inputs), PREDICTION_BLOCK_ROWS)])
+        with np.errstate(over="ignore", invalid="ignore"):  # a NaN row's argmax is 0, as before; no warning
+            return np.concatenate([self.feedforward(inputs[start:start + PREDICTION_BLOCK_ROWS]).argmax(axis=1)
+                                   for start in range(0, len(inputs), PREDICTION_BLOCK_ROWS)])
 
     def accuracy(self, inputs, labels) -> float:
         """Fraction of rows of `inputs` `(n, 784)` whose predicted digit equals the label `(n,)`."""

@@ -20,9 +20,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Rectangle
 from matplotlib.ticker import MaxNLocator
 
-from .errors import DigitnetError
+from .errors import DigitnetError, printable
 from .evaluation import Evaluation
-from .files import write_atomically
+from .files import check_writable, write_atomically
 from .insight import dream, explain, noise_answers
 from .network import Network
 
@@ -42,14 +42,20 @@ WEIGHT_COLORS = LinearSegmentedColormap.from_list(
 
 # -- helpers -------------------------------------------------------------------------------------
 
+def check_picture_target(path) -> Path:
+    """Refuse, before anything is drawn, a picture path that cannot be written: no known format
+    (.png, .svg, .pdf), a folder, a device, a folder that is missing, read-only or not enterable."""
+    path = Path(path)
+    check_writable(path, "picture")  # first: "a folder" says more than "no format"
+    if FORMATS.get(path.suffix.lower()) is None:
+        raise DigitnetError(f"{printable(path)}: cannot tell the picture format; end the name with {', '.join(FORMATS)}")
+    return path
+
+
 def save_figure(figure: Figure, path) -> Path:
     """Write `figure` to `path` in the format its suffix names (.png, .svg, .pdf), atomically."""
-    path = Path(path)
-    if path.is_dir():  # before the suffix: "a folder" says more than "no format"
-        raise DigitnetError(f"{path}: is a folder; give a file name for the picture")
-    fmt = FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise DigitnetError(f"{path}: cannot tell the picture format; end the name with {', '.join(FORMATS)}")
+    path = check_picture_target(path)
+    fmt = FORMATS[path.suffix.lower()]
     return write_atomically(path, lambda file: figure.savefig(
         file, format=fmt, dpi=DPI, metadata={"Date": None} if fmt == "svg" else None), what="picture")
 

@@ -21,10 +21,13 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import DigitnetError
+from .files import read_bytes
 
 SIDE = 28  # the network sees 28x28 = 784 pixels
 BOX = 20  # MNIST scaled each digit to fit 20x20, leaving a 4-pixel margin for centring
 MAX_PIXELS = 40_000_000  # a phone photo is ~12 MP; anything far beyond is a mistake or a bomb
+MAX_SIDE = 20_000  # pixels along one side: a 1x40,000,000 strip is within MAX_PIXELS yet no picture of a digit
+MAX_FILE_BYTES = 256 << 20  # an image file read whole: a 40 MP PNG of noise is ~120 MB
 BLANK_CONTRAST = 0.1  # ink fainter than this (after removing the background) counts as no ink
 NOISE_FLOOR = 0.1  # relative to the strongest ink: fainter specks (paper grain, JPEG noise) go to 0
 NOISE_SIGMAS = 5  # ink must also stand this many noise sigmas (measured on the border) above paper
@@ -60,11 +63,9 @@ def load_image(image) -> np.ndarray:
     """
     name = _name_of(image)
     if isinstance(image, (str, os.PathLike)):
-        try:
-            with open(image, "rb") as file:
-                return _decode(file, name)
-        except OSError as error:
-            raise DigitnetError(f"{name}: cannot read the file ({error.strerror})") from None
+        # Read whole, within a bound: a file, a pipe, or a device (an endless one is refused after
+        # MAX_FILE_BYTES, a FIFO with no writer after a wait), an OS error a DigitnetError.
+        return _decode(io.BytesIO(read_bytes(image, MAX_FILE_BYTES, "image file")), name)
     if isinstance(image, (bytes, bytearray, memoryview)):
         return _decode(io.BytesIO(image), name)
     if isinstance(image, Image.Image):
@@ -235,3 +236,6 @@ def _check_size(width: int, height: int, name: str) -> None:
         raise DigitnetError(f"{name}: the image has no pixels ({width}x{height})")
     if width * height > MAX_PIXELS:
         raise DigitnetError(f"{name}: the image is too large ({width}x{height}); {TOO_LARGE_HINT}")
+    if max(width, height) > MAX_SIDE:
+        raise DigitnetError(f"{name}: the image is too large ({width}x{height}); give one of at most "
+                            f"{MAX_SIDE:,} pixels a side")

@@ -29,7 +29,7 @@ from .fast_backprop import Workspace
 from .network import ACTIVATIONS, PREDICTION_BLOCK_ROWS, Network
 from .optimizers import OPTIMIZERS, SGD, Adam, Momentum, Optimizer, make_optimizer  # noqa: F401 (public here too)
 from .shuffling import Shuffler, shift_images  # noqa: F401 (public here too)
-from .validation import Integer, OneOf, Real, check_parameters
+from .validation import Integer, OneOf, Real, check_memory, check_parameters, parameter_count
 
 SCHEDULES = ("cosine", "constant")
 
@@ -132,6 +132,20 @@ def check_fits(network: Network, dataset: Dataset, settings: TrainingSettings) -
     if settings.batch_size > len(dataset.train_images):
         raise DigitnetError(f"batch_size {settings.batch_size} is more than the {len(dataset.train_images):,} "
                             "training images; choose a smaller one (32 is the default)")
+
+
+def check_training_memory(layer_sizes, settings: TrainingSettings, n_train: int = 50_000) -> None:
+    """Refuse, before any weight is drawn, a network whose training cannot fit in this machine's memory.
+
+    Per weight or bias: the initial draw in float64 (8 bytes), the network's float32 copy, and the
+    workspace's parameters, gradient, best-epoch copy and the optimizer's 3 arrays (Adam's m, v and
+    scratch), 4 bytes each; per image of a mini-batch or of a validation block, every layer's
+    activations and deltas, twice (the shuffler's two sets) in float32."""
+    parameters = parameter_count(layer_sizes)
+    neurons = sum(int(n) for n in layer_sizes)
+    rows = settings.batch_size + 2 * PREDICTION_BLOCK_ROWS  # a mini-batch and the two validation halves
+    needed = parameters * (8 + 4 * 7) + rows * neurons * 4 * 4 + n_train * 10 * 4 * 4
+    check_memory(needed, f"training a {'-'.join(map(str, layer_sizes))} network")
 
 
 def train(network: Network, dataset: Dataset, settings: TrainingSettings = TrainingSettings(),

@@ -171,18 +171,33 @@ def check_parameters(where: str, constraints: dict[str, Constraint], **values) -
 
 
 def available_memory_bytes() -> int | None:
-    """Memory the system can give without swapping (Linux's MemAvailable), or None if unknown."""
+    """Memory this process can still get: the least of what the system can give without swapping
+    (Linux's MemAvailable), the process's address-space limit (`ulimit -v`) less what it uses, and
+    its container's limit (cgroup v2 memory.max) less what the container uses. None if unknown."""
+    limits = []
     try:
         with open("/proc/meminfo", encoding="ascii") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
+            limits += [int(line.split()[1]) * 1024 for line in meminfo if line.startswith("MemAvailable:")]
     except (OSError, ValueError, IndexError):
         pass
     try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
+        import resource
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY:
+            with open("/proc/self/statm", encoding="ascii") as statm:
+                used = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+            limits.append(max(soft - used, 0))
+    except (ImportError, OSError, ValueError, IndexError):
+        pass
+    try:
+        with open("/sys/fs/cgroup/memory.max", encoding="ascii") as limit_file:
+            limit = limit_file.read().strip()
+        if limit != "max":
+            with open("/sys/fs/cgroup/memory.current", encoding="ascii") as current:
+                limits.append(max(int(limit) - int(current.read()), 0))
+    except (OSError, ValueError):
+        pass
+    return min(limits) if limits else None
 
 
 def check_memory(needed_bytes: int, what: str) -> None:
