@@ -238,3 +238,21 @@ def test_a_worker_whose_server_was_killed_stops_and_saves_its_best_epoch(tmp_pat
         pytest.fail("the orphaned worker went on training")
     model = load_model(out)
     assert model.metadata["interrupted"] is True and 1 <= len(model.metadata["history"]) < 50
+
+
+def test_what_an_interrupted_save_leaves_is_found_and_nothing_else(tmp_path):
+    """A worker killed mid-save leaves save_new_model's hidden `.NAME.PID.partial` and, inside it,
+    save_model's own temp file (write_atomically's prefix adds another dot): both are found, as
+    real saves name them, and no other file of the folder is."""
+    from digitnet import files
+    from digitnet.training_job import _partial_files
+
+    out = tmp_path / "lab-run.safetensors"
+    partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
+    left = [partial, tmp_path / (files._temp_prefix(partial) + "k3j4h5g6" + files.TEMP_SUFFIX),
+            tmp_path / (files._temp_prefix(out) + "a1b2c3d4" + files.TEMP_SUFFIX)]
+    others = [tmp_path / "lab-run.safetensors.bak", tmp_path / ".lab-other.safetensors.1.partial",
+              tmp_path / "lab-run2.safetensors", tmp_path / ".notes.tmp"]
+    for path in left + others:
+        path.write_bytes(b"x")
+    assert sorted(_partial_files(out)) == sorted(left)

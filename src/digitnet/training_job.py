@@ -27,6 +27,7 @@ settings, test accuracy in the metadata), atomically, and never over an existing
 from __future__ import annotations
 
 import base64
+import contextlib
 import multiprocessing
 import os
 import queue
@@ -61,6 +62,8 @@ class JobSpec:
         """The network before training, exactly as `digitnet train` makes it."""
         return Network(self.layer_sizes, self.activation, self.output, seed=self.settings.seed)
 
+
+WORKER_NICENESS = 10  # added to the worker's niceness (0 normal, 19 lowest priority)
 
 def default_neurons(first_layer_size: int) -> tuple[int, ...]:
     """All first-layer neurons up to 32; for a wider layer, 32 spread evenly from first to last."""
@@ -114,8 +117,11 @@ def _unflatten(flat: np.ndarray, spec: JobSpec) -> Network:
 
 
 def _partial_files(out: Path) -> list[Path]:
-    """What an interrupted save of `out` may leave in its folder: hidden names, never *.safetensors."""
-    return [p for p in out.parent.glob(f".{out.name}.*") if p.name.endswith((".partial", ".tmp"))]
+    """What an interrupted save of `out` may leave in its folder: hidden names, never *.safetensors.
+    That is `.NAME.PID.partial` (save_new_model's) and the temp file save_model writes it through,
+    `..NAME.PID.partial.XXXXXXXX.tmp` (files.write_atomically's prefix adds a dot of its own)."""
+    return [p for p in out.parent.glob(".*") if p.name.lstrip(".").startswith(out.name + ".")
+            and p.name.endswith((".partial", ".tmp"))]
 
 
 def save_new_model(out: Path, network: Network, metadata: dict) -> Path:
@@ -220,6 +226,11 @@ def publish_weights(network: Network, shared, generation) -> None:
 def _work(spec: JobSpec, messages, resume, stop, shared, generation) -> None:
     """The worker process: train, save, and say so (every failure becomes one 'failed' message)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop (Ctrl-C reaches both)
+    # A drawing's answer must not wait behind the training on a 2-core machine: the worker yields the
+    # CPU to the server when both want it, and runs at full speed when the server is idle. Numbers
+    # are unaffected (priority is not arithmetic).
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(WORKER_NICENESS)
     try:
         from .data import load_dataset
         from .evaluation import evaluate
