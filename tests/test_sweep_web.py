@@ -166,3 +166,49 @@ def test_the_page_shows_the_table_the_pictures_and_links_to_the_models(server):
         page.screenshot(path=str(ARTIFACTS / "sweeps.png"), full_page=True)  # looked at by a person
         browser.close()
     assert errors == []
+
+
+@pytest.mark.browser
+def test_the_explorer_shows_a_sweep_given_to_digitnet_serve_and_opens_its_models(sweep_folder, tmp_path):
+    """The real explorer (`digitnet serve --sweep FILE`, its models folder the sweep's): the Sweeps
+    panel appears with the table, and a run's link opens that model in the explorer itself. Without
+    --sweep the panel stays hidden, and a missing database is one line before anything is served."""
+    import subprocess
+    import sys
+
+    from browser_helpers import CHROMIUM_ARGS, open_page
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    from digitnet.web import create_app
+
+    missing = subprocess.run([sys.executable, "-m", "digitnet.cli", "serve", "--sweep", str(tmp_path / "nope.sqlite")],
+                             capture_output=True, text=True, timeout=120)
+    assert missing.returncode != 0 and "nope.sqlite: no such file" in missing.stderr
+    assert "Traceback" not in missing.stderr and len(missing.stderr.strip().splitlines()) == 1
+
+    from browser_helpers import LiveServer
+    with_sweep = LiveServer(create_app(models_dir=models_folder(sweep_folder / "web.sqlite"),
+                                       sweeps=[sweep_folder / "web.sqlite"]))
+    without = LiveServer(create_app())
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+            page = open_page(browser, with_sweep.url)
+            page.wait_for_selector("#sweeps:not([hidden]) .sweep-table tbody tr")
+            assert page.locator("#sweeps .sweep-table tbody tr").count() == 3
+            link = page.locator("#sweeps .sweep-table a").first
+            href = link.get_attribute("href")
+            assert href.startswith("/?model=")
+            page.goto(with_sweep.url + href)
+            page.wait_for_selector("body[data-ready=true]")
+            name = href.split("=", 1)[1]
+            assert name in page.inner_text("#model-line")
+            plain = open_page(browser, without.url)
+            assert plain.locator("#sweeps").is_hidden()
+            assert page.errors == [] and plain.errors == []
+            browser.close()
+    finally:
+        with_sweep.close()
+        without.close()

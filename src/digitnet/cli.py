@@ -132,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="folder of .safetensors models to switch between in the page, where the page's Train "
                             "panel saves what it trains (default: $XDG_DATA_HOME/digitnet/models, i.e. "
                             "~/.local/share/digitnet/models, made when first needed)")
+    serve.add_argument("--sweep", action="append", default=[], metavar="FILE",
+                       help="a results database of digitnet sweep (--db FILE) to show in the page's Sweeps panel: "
+                            "its table, pictures and saved models (repeat for several)")
     serve.add_argument("--no-training", action="store_true",
                        help="turn off the page's Train panel (for a shared or classroom server)")
     serve.add_argument("--max-jobs", type=int, default=1, metavar="N",
@@ -466,7 +469,8 @@ def command_serve(args) -> int:
     from .web.server import serve
 
     serve(args.model, host=args.host, port=args.port, open_browser=args.open, models_dir=args.models_dir,
-          allow_hosts=tuple(args.allow_host), training=not args.no_training, max_jobs=args.max_jobs)
+          allow_hosts=tuple(args.allow_host), training=not args.no_training, max_jobs=args.max_jobs,
+          sweeps=tuple(args.sweep))
     return 0
 
 

@@ -12,6 +12,7 @@ step, no CDN) talks to a small JSON API, described by FastAPI at /openapi.json a
     state.py               what one app holds: models, the models folder, MNIST's test set, the lab's jobs
     routes_models.py       /api/model, /api/model/select, /api/neuron, /api/layer, /api/examples
     routes_predictions.py  /api/predict: a drawing through the network
+    routes_sweeps.py       /api/sweeps: a sweep database's table and pictures, its models
     routes_jobs.py         the lab: /api/lab, /api/jobs (start, watch by SSE, pause, resume, stop, compare)
     jobs.py                the lab's job registry: ids, states, limits, the streams watching each job
     schemas_jobs.py        what starting a job takes (JobRequest), the presets
@@ -48,6 +49,7 @@ from .routes_jobs import job_routes
 from .routes_models import model_routes
 from .routes_neurons import neuron_routes
 from .routes_predictions import prediction_routes
+from .routes_sweeps import sweeps_router
 from .security import LOCAL_HOSTNAMES, AccessControl
 from .state import ExplorerState
 
@@ -62,7 +64,8 @@ PAGE_SECURITY = {"Content-Security-Policy": "default-src 'self'; img-src 'self' 
 
 def create_app(model_path: str | Path | None = None, models_dir: str | Path | None = None,
                allowed_hosts: Iterable[str] = LOCAL_HOSTNAMES, token: str | None = None, *,
-               training: bool = True, max_jobs: int = 1, create_models_dir: bool = False) -> FastAPI:
+               training: bool = True, max_jobs: int = 1, create_models_dir: bool = False,
+               sweeps: Iterable[str | Path] = ()) -> FastAPI:
     """The explorer app for the model at `model_path` (default: the shipped one).
 
     models_dir: a folder whose `*.safetensors` files the page offers to switch to, and where the
@@ -70,6 +73,7 @@ def create_app(model_path: str | Path | None = None, models_dir: str | Path | No
     allowed_hosts: the names a request's Host header may carry (default: loopback's names only);
     token: when given, every request must carry it (see security.py).
     training: False turns the lab off (`--no-training`); max_jobs: jobs training at once.
+    sweeps: sweep result databases (`digitnet sweep --db FILE`) the page's Sweeps panel opens.
     create_models_dir: models_dir may not exist yet (the user's default folder): it is made when
     the first job starts. A bad model file or folder raises DigitnetError here, before anything is served.
     """
@@ -116,6 +120,7 @@ def create_app(model_path: str | Path | None = None, models_dir: str | Path | No
 
     app.include_router(model_routes(state))
     app.include_router(prediction_routes(state))
+    app.include_router(sweeps_router(_existing_files(sweeps, "--sweep"), models_dir=models_dir))
     app.include_router(job_routes(state, jobs))
     app.include_router(neuron_routes(state))
 
@@ -146,3 +151,13 @@ def _read_static_files() -> dict[str, bytes]:
     folder = resources.files("digitnet.web") / "static"
     return {entry.name: entry.read_bytes() for entry in folder.iterdir()
             if entry.is_file() and Path(entry.name).suffix in MEDIA_TYPES}
+
+
+def _existing_files(paths: Iterable[str | Path], flag: str) -> list[Path]:
+    """The given files, each checked to exist before anything is served (a typo is one line now,
+    not an empty panel later)."""
+    files = [Path(path) for path in paths]
+    for path in files:
+        if not path.is_file():
+            raise DigitnetError(f"{path}: no such file (give {flag} a database that digitnet sweep --db wrote)")
+    return files

@@ -72,13 +72,15 @@ def default_models_dir() -> Path:
 def serve(model_path: str | Path | None = None, host: str = "127.0.0.1", port: int = 8000,
           open_browser: bool = False, models_dir: str | Path | None = None,
           allow_hosts: tuple[str, ...] = (), token: str | None = None, training: bool = True,
-          max_jobs: int = 1) -> None:
+          max_jobs: int = 1, sweeps: tuple[str, ...] = ()) -> None:
     """Run the explorer with uvicorn until Ctrl-C.
 
     Without `models_dir`, the user's default folder (`default_models_dir()`, made when the first job
     starts) holds the models trained in the page. Once it listens, prints its address (and opens it
     in a browser if `open_browser`). A bad model or models folder, or a port it cannot listen on,
     raises DigitnetError.
+    sweeps: sweep databases for the page's Sweeps panel (their first's models folder is the models
+    folder when `models_dir` is not given).
     allow_hosts: more names the server may be reached by (besides loopback's and `host`).
     token: required of every request when `host` is not loopback (made up when not given); printed
     in the address.
@@ -94,9 +96,13 @@ def serve(model_path: str | Path | None = None, host: str = "127.0.0.1", port: i
         token = None
     elif token is None:
         token = new_token()
+    if models_dir is None and sweeps:  # the first sweep's saved models, so its table's links open them
+        from ..sweep.runner import models_folder
+        if models_folder(Path(sweeps[0])).is_dir():
+            models_dir = models_folder(Path(sweeps[0]))
     app = create_app(model_path, models_dir if models_dir is not None else default_models_dir(),
                      allowed_hosts=allowed, token=token, training=training, max_jobs=max_jobs,
-                     create_models_dir=models_dir is None)
+                     create_models_dir=models_dir is None, sweeps=sweeps)
     app.state.explorer.prepare_in_background()  # MNIST's test set and training digits, while the page loads
     shown_host = {"0.0.0.0": socket.gethostname(), "::": socket.gethostname()}.get(
         host, f"[{host}]" if ":" in host else host)

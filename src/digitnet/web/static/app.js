@@ -21,6 +21,7 @@ import { LayerPlayer } from "./layer-player.js";
 import { Presentation } from "./presentation.js";
 import { Tour } from "./tour.js";
 import { mountLab } from "./train-panel.js";
+import { mountSweeps } from "./sweeps.js";
 
 const THROTTLE_MS = 70; // while drawing, ask the server at most this often
 const EXAMPLE_COUNT = 24;
@@ -420,6 +421,12 @@ async function start() {
 }
 
 const started = start();
+// The Sweeps panel, when the server was given sweep databases (digitnet serve --sweep FILE).
+fetch("/api/sweeps").then((response) => (response.ok ? response.json() : [])).then((sweeps) => {
+  if (!sweeps.length) return;
+  $("sweeps").hidden = false;
+  mountSweeps($("sweeps"));
+}).catch(() => {});
 mountLab($("train-lab"), {
   ready: started,
   shownModel: () => api.modelName, // null: the model the server started with

@@ -4,7 +4,7 @@
 import { labApi } from "./lab-api.js";
 import { WeightPictures } from "./weight-pictures.js";
 import { el } from "./lab-dom.js";
-import { percent } from "./colors.js";
+import { percent } from "./numbers.js";
 
 const MAX_PICTURES = 32;
 

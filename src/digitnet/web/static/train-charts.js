@@ -3,7 +3,9 @@
 // The x axis runs from 0 to a round number of epochs past the latest point (1, 2, 5, 10, 20, 50, ...; at
 // most the run's epochs), so the curves grow from left to right and a long run's first epochs stay readable.
 
-import { BLUE, YELLOW, TEXT, MUTED, FONT, percent, crispContext } from "./colors.js";
+import { BLUE, YELLOW, TEXT, MUTED, FONT } from "./palette.js";
+import { percent } from "./numbers.js";
+import { crispContext } from "./cells.js";
 
 const PAD = { left: 42, right: 12, top: 22, bottom: 24 };
 const TRAIN_GREY = "rgba(236, 233, 228, 0.6)";

@@ -11,7 +11,8 @@ import { WeightPictures } from "./weight-pictures.js";
 import { LabComparison } from "./lab-compare.js";
 import { Follower } from "./lab-follow.js";
 import { el, duration } from "./lab-dom.js";
-import { grayRgb, paintCells } from "./colors.js";
+import { grayRgb } from "./palette.js";
+import { paintCells } from "./cells.js";
 
 const STATE_WORDS = {
   starting: "starting the worker…", running: "learning", paused: "paused", stopping: "stopping: saving the best epoch…",

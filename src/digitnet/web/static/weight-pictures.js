@@ -2,7 +2,9 @@
 // picture, green where a bright pixel pushes it up, red where it pushes it down (the inspector's colours).
 // Used live while a network learns, and side by side when two models are compared.
 
-import { signedRgb, paintCells, maxAbs } from "./colors.js";
+import { signedRgb } from "./palette.js";
+import { maxAbs } from "./numbers.js";
+import { paintCells } from "./cells.js";
 
 /**
  * The scale at which a neuron's picture reaches full brightness: the 98th percentile of |w| (as the
