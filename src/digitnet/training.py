@@ -23,6 +23,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .costs import COSTS, cost, one_hot, output_delta  # noqa: F401 (public here too)
+from .augment import Distortion
 from .data import Dataset
 from .errors import DigitnetError
 from .fast_backprop import Workspace
@@ -83,6 +84,8 @@ class TrainingSettings:
     weight_decay: float = 1e-4     # L2: adds weight_decay * w to each weight's gradient
     shift_pixels: int = 1          # each epoch, move every training image by up to this many pixels
     seed: int = 0                  # shuffling order (and the network's initial weights in the CLI)
+    distortion: Distortion | None = None  # each epoch, distort every image afresh (augment.py); None: off
+    label_smoothing: float = 0.0   # targets 1 - s for the right digit, s/9 for each other (cross_entropy)
 
     def __post_init__(self):
         checks = [
@@ -95,6 +98,8 @@ class TrainingSettings:
             (self.cost in COSTS, f"cost must be one of {', '.join(COSTS)}"),
             (np.isfinite(self.weight_decay) and self.weight_decay >= 0, "weight_decay must be >= 0"),
             (isinstance(self.shift_pixels, int) and 0 <= self.shift_pixels <= 4, "shift_pixels must be 0-4"),
+            (self.distortion is None or isinstance(self.distortion, Distortion), "distortion must be an augment.Distortion or None"),
+            (isinstance(self.label_smoothing, (int, float)) and 0 <= self.label_smoothing < 0.5, "label_smoothing must be in [0, 0.5)"),
         ]
         for ok, message in checks:
             if not ok:
@@ -156,6 +161,8 @@ def train(network: Network, dataset: Dataset, settings: TrainingSettings = Train
     dtype = network.dtype
     images = np.ascontiguousarray(dataset.train_images, dtype=dtype)
     targets = one_hot(dataset.train_labels, dtype=dtype)
+    if settings.label_smoothing:  # a softer target: the network is not pushed to infinite confidence
+        targets = targets * dtype.type(1 - settings.label_smoothing * 10 / 9) + dtype.type(settings.label_smoothing / 9)
     labels = dataset.train_labels.astype(np.int64)
     n, size = len(images), settings.batch_size
     # Per image of the epoch: the last layer's z and a, and (softmax) each row's max z and sum of e^(z - max).
@@ -166,7 +173,7 @@ def train(network: Network, dataset: Dataset, settings: TrainingSettings = Train
     gradients = [workspace.gradient]  # the optimizer sees one flat parameter and its gradient
     result = TrainingResult()
     best_accuracy, best_parameters = -1.0, workspace.parameters.copy()
-    shuffler = Shuffler(images, targets, labels, rng, settings.shift_pixels)
+    shuffler = Shuffler(images, targets, labels, rng, settings.shift_pixels, settings.distortion)
     # Each mini-batch's rows of the epoch-long arrays, as views made once (for both sets of the shuffler's).
     epoch_arrays = (weighted_sums, outputs, row_max, row_sum)
     batches = [[(shuffled_images[start:start + size], shuffled_targets[start:start + size],
