@@ -37,13 +37,17 @@ run `digitnet COMMAND --help` for each command's options.
 """
 
 
-def _model_argument(parser, help_text="model file (default: the trained video network shipped with digitnet)"):
+MODEL_HELP = "a shipped model by name, video (the default), record or strong, or a model file"
+
+
+def _model_argument(parser, help_text=MODEL_HELP):
     parser.add_argument("model", nargs="?", metavar="MODEL", help=help_text)
+    parser.add_argument("--model", dest="model_option", metavar="MODEL", help="the same as MODEL")
 
 
-def _load(path: str | None):
-    from .modelfile import default_model_path, load_model
-    return load_model(path or default_model_path())
+def _load(name_or_path: str | None):
+    from .modelfile import load_model, resolve_model_path
+    return load_model(resolve_model_path(name_or_path))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -102,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "scaled into 20x20 and centred by its centre of mass in 28x28. The brightest of the "
                     "10 output neurons is the guess; confidence is its share of the outputs.")
     predict.add_argument("images", nargs="+", metavar="IMAGE")
-    predict.add_argument("--model", metavar="FILE", help="model file (default: the shipped one)")
+    predict.add_argument("--model", metavar="MODEL", help=MODEL_HELP)
     predict.add_argument("--json", action="store_true", help="one JSON object per line")
 
     info = commands.add_parser("info", help="a model's layers, weight and bias counts, and training",
@@ -122,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "brightness, the strongest green (positive) and red (negative) connections, the 10 "
                     "outputs. Click a neuron for its weights, bias, weighted sum and activation; open the "
                     "matrix view for W a + b with the real numbers. Everything is served locally, offline.")
-    serve.add_argument("--model", metavar="FILE", help="model file (default: the shipped one)")
+    serve.add_argument("--model", metavar="MODEL", help=MODEL_HELP)
     serve.add_argument("--models-dir", metavar="DIR", help="folder of .safetensors models to switch between in the page")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback: only this computer)")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on")
@@ -286,8 +290,11 @@ def command_predict(args) -> int:
 
     from .preprocess import to_network_input
 
+    from .familiarity import TrainingDigits, familiarity
+
     network = _load(args.model).network
     failures = 0
+    training_digits = None  # read once, at the first image that needs it
     for name in args.images:
         try:
             inputs = to_network_input(Path(name))
@@ -300,11 +307,16 @@ def command_predict(args) -> int:
             continue
         probabilities = network.predict_probabilities(inputs[np.newaxis])[0].astype(float)
         digit = int(probabilities.argmax())
+        training_digits = training_digits or TrainingDigits.shipped()
+        score, is_far = (float(x[0]) for x in familiarity(inputs, training_digits))
         if args.json:
             print(json.dumps({"file": name, "digit": digit, "confidence": round(probabilities[digit], 6),
-                              "probabilities": [round(p, 6) for p in probabilities]}))
+                              "probabilities": [round(p, 6) for p in probabilities],
+                              "familiarity": round(score, 4), "unlike_training_digits": bool(is_far)}))
         else:
-            print(f"{name}: {digit}  (confidence {probabilities[digit]:.1%})")
+            warning = (f"  warning: unlike the training digits (distance {score:.1f}x the threshold), "
+                       "the answer means little") if is_far else ""
+            print(f"{name}: {digit}  (confidence {probabilities[digit]:.1%}){warning}")
     return 1 if failures else 0
 
 
@@ -416,7 +428,10 @@ def command_compare(args) -> int:
 def command_serve(args) -> int:
     from .web.server import serve
 
-    serve(args.model, host=args.host, port=args.port, open_browser=args.open, models_dir=args.models_dir)
+    from .modelfile import resolve_model_path
+
+    serve(resolve_model_path(args.model) if args.model else None, host=args.host, port=args.port,
+          open_browser=args.open, models_dir=args.models_dir)
     return 0
 
 
@@ -432,6 +447,10 @@ def main(argv=None) -> int:
         parser.print_help()
         return 0
     try:
+        if getattr(args, "model_option", None) is not None:  # MODEL given as --model
+            if args.model is not None:
+                raise DigitnetError(f"give the model once, as MODEL or --model, not both ({args.model}, {args.model_option})")
+            args.model = args.model_option
         return COMMANDS[args.command](args)
     except DigitnetError as error:
         print(f"digitnet {args.command}: error: {error}", file=sys.stderr)
