@@ -191,7 +191,8 @@ def test_predict_answers_every_file_of_the_corpus_without_a_traceback(tmp_path, 
             assert want in ("error", "either"), answer
             assert "\n" not in answer["error"] and answer["error"].startswith(answer["file"] + ": "), answer
         else:
-            assert set(answer) == {"file", "digit", "confidence", "probabilities"}, answer
+            assert set(answer) == {"file", "digit", "confidence", "probabilities", "familiarity",
+                                   "unlike_training_digits"}, answer
             assert want in ("7", "digit", "either"), answer
             assert answer["digit"] in range(10)
             if want == "7":
