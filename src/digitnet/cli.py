@@ -52,6 +52,7 @@ def _load(name_or_path: str | None):
 
 def build_parser() -> argparse.ArgumentParser:
     from .network import ACTIVATIONS, OUTPUTS
+    from .recipes import RECIPES
     from .training import COSTS, OPTIMIZERS, TrainingSettings
 
     defaults = TrainingSettings()
@@ -90,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="random seed for the initial weights and the shuffling; same seed, same model")
     train.add_argument("--data", metavar="DIR", help="folder of IDX files laid out like MNIST "
                        "(e.g. Fashion-MNIST) instead of the shipped MNIST")
+    train.add_argument("--recipe", choices=list(RECIPES), help="train a shipped model's recipe (structure and "
+                       "settings, see recipes.py): " + "; ".join(f"{r.name}: {r.summary}" for r in RECIPES.values())
+                       + ". --epochs, --seed and --data still apply")
     train.add_argument("--out", default=DEFAULT_OUT, metavar="FILE", help="where to save the model")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -215,6 +219,15 @@ def command_train(args) -> int:
                                 optimizer=args.optimizer, momentum=args.momentum, cost=args.cost,
                                 weight_decay=args.weight_decay, shift_pixels=args.shift_pixels,
                                 seed=args.seed)
+    recipe = None
+    if args.recipe is not None:  # the recipe's structure and settings; an --epochs or --seed given changes them
+        from dataclasses import replace
+
+        from .recipes import recipe_named
+        recipe, defaults = recipe_named(args.recipe), TrainingSettings()
+        settings = replace(recipe.settings, **{key: getattr(args, key) for key in ("epochs", "seed")
+                                               if getattr(args, key) != getattr(defaults, key)})
+        args.layers, args.activation, args.output = list(recipe.hidden_layers), recipe.activation, recipe.output
     out = Path(args.out)
     if out.is_dir():
         raise DigitnetError(f"{out}: is a folder; give a file name for --out")
@@ -257,6 +270,8 @@ def command_train(args) -> int:
     test = evaluate(network, dataset.test_images, dataset.test_labels)
     metadata = training_metadata(settings, result, dataset)
     metadata["test_accuracy"] = test.accuracy
+    if recipe is not None:
+        metadata.update(recipe=recipe.name, recipe_summary=recipe.summary)
     save_model(out, network, metadata)
     print(f"best epoch {result.best_epoch}: validation accuracy "
           f"{result.history[result.best_epoch - 1].validation_accuracy:.2%}; saved to {out}", file=sys.stderr)
@@ -341,6 +356,8 @@ def command_info(args) -> int:
     if isinstance(training, dict) and training:
         print()
         print("training: " + ", ".join(f"{k}={v}" for k, v in training.items()))
+        if isinstance(meta.get("recipe"), str) and isinstance(meta.get("recipe_summary"), str):
+            print(f"made by: digitnet train --recipe {meta['recipe']} ({meta['recipe_summary']})")
         history = history_records(meta)
         best = meta.get("best_epoch")
         record = next((r for r in history if r["epoch"] == best), history[-1] if history else None)

@@ -45,17 +45,17 @@ RECIPES = {
         Recipe("video", (16, 16), "sigmoid", "softmax", TrainingSettings(),
                "the video's 784-16-16-10 sigmoid network, digitnet train's defaults"),
         Recipe("record", (16, 16), "relu", "softmax",
-               TrainingSettings(epochs=120, batch_size=32, learning_rate=0.003, weight_decay=0.0,
+               TrainingSettings(epochs=30, batch_size=32, learning_rate=0.003, weight_decay=0.0,
                                 shift_pixels=0, distortion=SMALL_NETWORK_DISTORTION, seed=0),
-               "784-16-16-10 ReLU, 120 epochs on freshly distorted digits (affine + elastic), Adam, cosine"),
+               "784-16-16-10 ReLU, 30 epochs on freshly distorted digits (affine + elastic), Adam, cosine"),
         Recipe("record-sigmoid", (16, 16), "sigmoid", "softmax",
-               TrainingSettings(epochs=120, batch_size=32, learning_rate=0.005, weight_decay=0.0,
+               TrainingSettings(epochs=30, batch_size=32, learning_rate=0.005, weight_decay=0.0,
                                 shift_pixels=0, distortion=SMALL_NETWORK_DISTORTION, seed=0),
-               "784-16-16-10 sigmoid, 120 epochs on freshly distorted digits (affine + elastic), Adam, cosine"),
+               "784-16-16-10 sigmoid, 30 epochs on freshly distorted digits (affine + elastic), Adam, cosine"),
         Recipe("strong", (800,), "relu", "softmax",
-               TrainingSettings(epochs=40, batch_size=64, learning_rate=0.001, weight_decay=0.0,
+               TrainingSettings(epochs=30, batch_size=64, learning_rate=0.001, weight_decay=0.0,
                                 shift_pixels=0, distortion=WIDE_NETWORK_DISTORTION, label_smoothing=0.05, seed=0),
-               "784-800-10 ReLU, 40 epochs on freshly distorted digits (affine + elastic), label smoothing 0.05"),
+               "784-800-10 ReLU, 30 epochs on freshly distorted digits (affine + elastic), label smoothing 0.05"),
     )
 }
 
