@@ -4,8 +4,9 @@
 the shipped models' metadata names the recipe that made them, so `digitnet info` shows how.
 
 - "video":          the default `digitnet train`: 784-16-16-10 sigmoid in a few seconds (~96%).
-- "record":         the same 13,002 weights and biases, ReLU, trained long on distorted digits.
-- "record-sigmoid": the record recipe with the video's sigmoid.
+- "record":         the same network and settings, trained 100 epochs: the best 784-16-16-10 found
+                    in this project's time (96.55%, short of the 97.5% aimed at; see the README).
+- "record-distorted": 16-16 ReLU on distorted digits, which 16 neurons could not exploit (96.21%).
 - "strong":         784-800-10 ReLU on distorted digits: the shipped model for real handwriting.
 """
 
@@ -44,14 +45,12 @@ RECIPES = {
     recipe.name: recipe for recipe in (
         Recipe("video", (16, 16), "sigmoid", "softmax", TrainingSettings(),
                "the video's 784-16-16-10 sigmoid network, digitnet train's defaults"),
-        Recipe("record", (16, 16), "relu", "softmax",
+        Recipe("record", (16, 16), "sigmoid", "softmax", TrainingSettings(epochs=100),
+               "the video's 784-16-16-10 sigmoid network, digitnet train's settings for 100 epochs instead of 30"),
+        Recipe("record-distorted", (16, 16), "relu", "softmax",
                TrainingSettings(epochs=30, batch_size=32, learning_rate=0.003, weight_decay=0.0,
                                 shift_pixels=0, distortion=SMALL_NETWORK_DISTORTION, seed=0),
-               "784-16-16-10 ReLU, 30 epochs on freshly distorted digits (affine + elastic), Adam, cosine"),
-        Recipe("record-sigmoid", (16, 16), "sigmoid", "softmax",
-               TrainingSettings(epochs=30, batch_size=32, learning_rate=0.005, weight_decay=0.0,
-                                shift_pixels=0, distortion=SMALL_NETWORK_DISTORTION, seed=0),
-               "784-16-16-10 sigmoid, 30 epochs on freshly distorted digits (affine + elastic), Adam, cosine"),
+               "784-16-16-10 ReLU, 30 epochs on freshly distorted digits (affine + elastic): tried, not shipped"),
         Recipe("strong", (800,), "relu", "softmax",
                TrainingSettings(epochs=30, batch_size=64, learning_rate=0.001, weight_decay=0.0,
                                 shift_pixels=0, distortion=WIDE_NETWORK_DISTORTION, label_smoothing=0.05, seed=0),
