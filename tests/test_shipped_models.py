@@ -3,8 +3,9 @@
 Each recipe's first epoch runs at the same learning rate whatever the number of epochs (the cosine
 schedule starts at its top), with the same seed, shuffling and distortions, so `digitnet train
 --recipe NAME --epochs 1` must reproduce the first line of the shipped model's history. That is a
-real rebuild of its start, within float32 rounding across machines. The whole rebuild (30 epochs,
-about 35 min for strong and 25 for record on 2 shared cores) runs with DIGITNET_FULL_REBUILD=1.
+real rebuild of its start, within float32 rounding across machines. The whole rebuild (strong: 30
+epochs, 55 min on this heavily shared machine at nice 10; record: 100 epochs, 11 min there) runs
+with DIGITNET_FULL_REBUILD=1.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def test_the_recipe_remakes_the_first_epoch(tmp_path, name):
     assert remade["loss"] == pytest.approx(shipped["loss"], rel=0.01)
 
 
-@pytest.mark.skipif(not os.environ.get("DIGITNET_FULL_REBUILD"), reason="the full rebuild takes 25-35 min; "
+@pytest.mark.skipif(not os.environ.get("DIGITNET_FULL_REBUILD"), reason="the full rebuild takes up to an hour; "
                     "set DIGITNET_FULL_REBUILD=1")
 @pytest.mark.parametrize("name", ["strong", "record"])
 def test_the_recipe_remakes_the_whole_model(tmp_path, mnist, name):

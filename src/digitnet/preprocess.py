@@ -5,6 +5,16 @@ MNIST's recipe (LeCun et al.): the ink is bright on a dark background, the digit
 so that its centre of mass sits at the centre, pixel (14, 14). A drawing that skips any of these
 steps looks nothing like what the network learned from, and gets misread.
 
+Real digits arrive in ways MNIST's never did, so on the way:
+- a photo's uneven lighting is taken out (the paper's shade estimated tile by tile, `_uneven_paper`),
+  and grey pencil or a thin pen is stretched so its strokes saturate as MNIST's do;
+- strokes far thinner or thicker than MNIST's (a fine pen, a marker, the page's fixed pen on a small
+  digit) are grown or thinned to MNIST's median width; strokes MNIST itself has are left alone;
+- several digits side by side are refused with a clear error: one digit per image.
+Slant is *not* undone (no deskewing): every shipped model then sees inputs made the same way, and the
+explorer's picture of "what the network sees" stays true for all of them; the record and strong
+models learned slanted digits from their training's shears instead (augment.py).
+
 Accepted images: a path to a PNG/JPEG/BMP/GIF/... file, the file's bytes, a `PIL.Image.Image`, or a
 numpy array `(H, W)` grayscale, `(H, W, 2)` gray+alpha, `(H, W, 3)` RGB or `(H, W, 4)` RGBA, as
 uint8 0-255, uint16 0-65535, bool, or float in [0, 1]. A bad image raises DigitnetError.
