@@ -145,21 +145,31 @@ def test_a_digit_touching_the_edge_is_read_whole(digit):
     assert difference_up_to_a_pixel(to_network_input(touching), to_network_input(full)) < 0.03
 
 
-def test_two_digits_side_by_side_are_a_clear_error():
+def test_two_digits_side_by_side_are_a_clear_error_when_one_is_required():
     pair = np.minimum(sheet("4", size=(500, 300)), sheet("2", size=(500, 300), at=(260, 40)))
     with pytest.raises(DigitnetError, match="holds 2 digits side by side; give one digit per image"):
-        to_network_input(pair)
+        to_network_input(pair, require_one_digit=True)
     three = np.minimum(pair, sheet("1", size=(500, 300), at=(170, 40)))
     with pytest.raises(DigitnetError, match="holds 3 digits"):
-        to_network_input(three)
+        to_network_input(three, require_one_digit=True)
+    assert to_network_input(pair).shape == (784,)  # a drawing in progress (the page) is read as one
+
+
+def test_predict_names_the_file_holding_two_digits(tmp_path, capsys):
+    from digitnet import cli
+    path = tmp_path / "42.png"
+    pair = np.minimum(sheet("4", size=(500, 300)), sheet("2", size=(500, 300), at=(260, 40)))
+    Image.fromarray((pair * 255).astype(np.uint8)).save(path)
+    assert cli.main(["predict", str(path)]) == 1
+    assert f"{path}: the image holds 2 digits side by side" in capsys.readouterr().err
 
 
 def test_a_digit_with_a_speck_or_a_broken_stroke_is_still_one_digit():
     seven = sheet("7")
     speck = seven.copy()
     speck[150:156, 240:246] = 0  # a dot of dirt to the right, past empty columns
-    assert to_network_input(speck).shape == (784,)
+    assert to_network_input(speck, require_one_digit=True).shape == (784,)
     broken = sheet("4")
     broken[:, 150:154] = 1  # a gap through the crossbar: the parts overlap in height, but the right
     # part is tall and the left small (the 4's slanted stroke and bar)
-    assert to_network_input(broken).shape == (784,)
+    assert to_network_input(broken, require_one_digit=True).shape == (784,)

@@ -312,7 +312,7 @@ def command_predict(args) -> int:
     training_digits = None  # read once, at the first image that needs it
     for name in args.images:
         try:
-            inputs = to_network_input(Path(name))
+            inputs = to_network_input(Path(name), require_one_digit=True)
         except DigitnetError as error:
             failures += 1
             if args.json:

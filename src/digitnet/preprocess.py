@@ -10,7 +10,8 @@ Real digits arrive in ways MNIST's never did, so on the way:
   and grey pencil or a thin pen is stretched so its strokes saturate as MNIST's do;
 - strokes far thinner or thicker than MNIST's (a fine pen, a marker, the page's fixed pen on a small
   digit) are grown or thinned to MNIST's median width; strokes MNIST itself has are left alone;
-- several digits side by side are refused with a clear error: one digit per image.
+- several digits side by side are refused with a clear error if asked (`require_one_digit`, as
+  `digitnet predict` does): one digit per image.
 Slant is *not* undone (no deskewing): every shipped model then sees inputs made the same way, and the
 explorer's picture of "what the network sees" stays true for all of them; the record and strong
 models learned slanted digits from their training's shears instead (augment.py).
@@ -57,19 +58,24 @@ FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601-2, as Pillow's convert("L")
 
 
-def to_network_input(image) -> np.ndarray:
+def to_network_input(image, require_one_digit: bool = False) -> np.ndarray:
     """Any accepted image (see the module docstring) -> inputs `(784,)` float32 in [0, 1].
 
     The ink comes out bright (its brightest pixel exactly 1.0) on a dark (0.0) background, whatever
-    the polarity of the original. A blank or unreadable image raises DigitnetError.
+    the polarity of the original. A blank or unreadable image raises DigitnetError, and so does one
+    of several digits side by side if `require_one_digit` (as `digitnet predict` asks: a file of a
+    whole number; off by default, as a drawing in progress may look like two digits for a moment).
     """
     name = _name_of(image)
-    ink = _ink(load_image(image), name)  # (H, W), ink > 0, background 0
-    digit = _normalise_stroke(_one_digit(_crop(ink), name))  # (h, w), cropped to the ink
+    ink = _crop(_ink(load_image(image), name))  # (h, w) cropped to the ink, ink > 0, background 0
+    if require_one_digit:
+        _check_one_digit(ink, name)
+    digit = _normalise_stroke(ink)
     field = _center(_fit_in_box(digit))  # (28, 28)
     # MNIST strokes saturate; a thin pen averages down to grey and pencil is grey and grainy, so
     # stretch: the brightest SATURATED share of the ink becomes 1.0 (MNIST's own strokes already are).
-    full = max(float(np.percentile(field[field > 0], 100 - SATURATED)), 1e-6)
+    ink = field[field > 0]
+    full = max(float(np.percentile(ink, 100 - SATURATED)) if ink.size else 1.0, 1e-6)
     return np.minimum(field / np.float32(full), 1).astype(np.float32).reshape(-1)
 
 
@@ -272,8 +278,8 @@ def _uneven_paper(gray: np.ndarray) -> np.ndarray | None:
     return np.asarray(Image.fromarray(tiles).resize((width, height), Image.Resampling.BILINEAR))
 
 
-def _one_digit(digit: np.ndarray, name: str) -> np.ndarray:
-    """Cropped ink `(h, w)`, unchanged, or DigitnetError if it is several digits side by side: runs of
+def _check_one_digit(digit: np.ndarray, name: str) -> None:
+    """DigitnetError if cropped ink `(h, w)` is several digits side by side: runs of
     inked columns split by empty ones, each run a digit's share of the ink and height. (One digit per
     image: cut a number into its digits first. A broken stroke stays one digit: its pieces overlap
     in columns, or one of them is small.)"""
@@ -281,7 +287,7 @@ def _one_digit(digit: np.ndarray, name: str) -> np.ndarray:
     inked = np.concatenate([[False], columns > 0, [False]])
     starts, stops = np.flatnonzero(inked[1:] & ~inked[:-1]), np.flatnonzero(~inked[1:] & inked[:-1])
     if len(starts) < 2:
-        return digit
+        return
     total = float(columns.sum())
     digits = 0
     for start, stop in zip(starts, stops):
@@ -292,7 +298,6 @@ def _one_digit(digit: np.ndarray, name: str) -> np.ndarray:
     if digits > 1:
         raise DigitnetError(f"{name}: the image holds {digits} digits side by side; give one digit per "
                             "image (crop each digit out)")
-    return digit
 
 
 def stroke_width(digit: np.ndarray) -> float:

@@ -106,7 +106,13 @@ class TrainingSettings:
                 raise DigitnetError(f"training settings: {message}")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The settings as JSON-able values; distortion and label smoothing only when used, so a model
+        trained without them records what it did before they existed."""
+        settings = asdict(self)
+        for key, off in (("distortion", None), ("label_smoothing", 0.0)):
+            if settings[key] == off:
+                del settings[key]
+        return settings
 
 
 @dataclass
