@@ -72,7 +72,8 @@ def test_predict_json_answers_each_image_and_reports_bad_ones(tmp_path):
     assert answers[0]["digit"] == 7 and answers[2]["digit"] == 2
     assert set(answers[1]) == {"file", "error"} and "broken.png" in answers[1]["error"]
     for answer in (answers[0], answers[2]):
-        assert set(answer) == {"file", "digit", "confidence", "probabilities"}
+        assert set(answer) == {"file", "digit", "confidence", "probabilities", "familiarity", "unlike_training_digits"}
+        assert answer["unlike_training_digits"] is False and 0 <= answer["familiarity"] < 1  # MNIST digits
         assert len(answer["probabilities"]) == 10 and sum(answer["probabilities"]) == pytest.approx(1, abs=1e-4)
         assert answer["confidence"] == max(answer["probabilities"])
 

@@ -39,20 +39,25 @@ run `digitnet COMMAND --help` for each command's options.
 """
 
 
-def _model_argument(parser, help_text="model file (default: the trained video network shipped with digitnet)"):
+MODEL_HELP = "a shipped model by name, video (the default), record or strong, or a model file"
+
+
+def _model_argument(parser, help_text=MODEL_HELP):
     parser.add_argument("model", nargs="?", metavar="MODEL", help=help_text)
+    parser.add_argument("--model", dest="model_option", metavar="MODEL", help="the same as MODEL")
 
 
-def _load(path: str | None, purpose: str | None = None):
-    """The model at `path` (default: the shipped one); with `purpose` (a command's name), refused in
-    one line unless it reads 28x28 images and answers 10 digits."""
-    from .modelfile import check_reads_digits, default_model_path, load_model
-    model = load_model(path or default_model_path())
+def _load(name_or_path: str | None, purpose: str | None = None):
+    """The model named (video, record, strong) or at a path (default: the shipped video network); with
+    `purpose` (a command's name), refused in one line unless it reads 28x28 images and answers 10 digits."""
+    from .modelfile import check_reads_digits, load_model, resolve_model_path
+    model = load_model(resolve_model_path(name_or_path))
     return check_reads_digits(model, f"`digitnet {purpose}`") if purpose else model
 
 
 def build_parser() -> argparse.ArgumentParser:
     from .network import ACTIVATIONS, OUTPUTS
+    from .recipes import RECIPES
     from .training import COSTS, OPTIMIZERS, TrainingSettings
 
     defaults = TrainingSettings()
@@ -91,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="random seed for the initial weights and the shuffling; same seed, same model")
     train.add_argument("--data", metavar="DIR", help="folder of IDX files laid out like MNIST "
                        "(e.g. Fashion-MNIST) instead of the shipped MNIST")
+    train.add_argument("--recipe", choices=list(RECIPES), help="train a shipped model's recipe (structure and "
+                       "settings, see recipes.py): " + "; ".join(f"{r.name}: {r.summary}" for r in RECIPES.values())
+                       + ". --epochs, --seed and --data still apply")
     train.add_argument("--out", default=DEFAULT_OUT, metavar="FILE", help="where to save the model")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -107,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "scaled into 20x20 and centred by its centre of mass in 28x28. The brightest of the "
                     "10 output neurons is the guess; confidence is its share of the outputs.")
     predict.add_argument("images", nargs="+", metavar="IMAGE")
-    predict.add_argument("--model", metavar="FILE", help="model file (default: the shipped one)")
+    predict.add_argument("--model", metavar="MODEL", help=MODEL_HELP)
     predict.add_argument("--json", action="store_true", help="one JSON object per line")
 
     info = commands.add_parser("info", help="a model's layers, weight and bias counts, and training",
@@ -127,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "brightness, the strongest green (positive) and red (negative) connections, the 10 "
                     "outputs. Click a neuron for its weights, bias, weighted sum and activation; open the "
                     "matrix view for W a + b with the real numbers. Everything is served locally, offline.")
-    serve.add_argument("--model", metavar="FILE", help="model file (default: the shipped one)")
+    serve.add_argument("--model", metavar="MODEL", help=MODEL_HELP)
     serve.add_argument("--models-dir", metavar="DIR",
                        help="folder of .safetensors models to switch between in the page, where the page's Train "
                             "panel saves what it trains (default: $XDG_DATA_HOME/digitnet/models, i.e. "
@@ -242,6 +250,16 @@ def training_plan(args):
     return settings, layer_sizes, out
 
 
+def _apply_recipe(args):
+    """With --recipe NAME, the recipe (recipes.py) whose structure now stands in args; else None."""
+    if getattr(args, "recipe", None) is None:
+        return None
+    from .recipes import recipe_named
+    recipe = recipe_named(args.recipe)
+    args.layers, args.activation, args.output = list(recipe.hidden_layers), recipe.activation, recipe.output
+    return recipe
+
+
 def command_train(args) -> int:
     from tqdm import tqdm
 
@@ -251,7 +269,15 @@ def command_train(args) -> int:
     from .network import Network
     from .training import check_fits, train, training_metadata
 
+    recipe = _apply_recipe(args)  # --recipe NAME: its structure now, its settings below
     settings, layer_sizes, out = training_plan(args)
+    if recipe is not None:  # the recipe's settings; an --epochs or --seed given changes them
+        from dataclasses import replace
+
+        from .training import TrainingSettings
+        defaults = TrainingSettings()
+        settings = replace(recipe.settings, **{key: getattr(args, key) for key in ("epochs", "seed")
+                                               if getattr(args, key) != getattr(defaults, key)})
     dataset = load_dataset(args.data)
     network = Network(layer_sizes, args.activation, args.output, seed=args.seed)
     check_fits(network, dataset, settings)
@@ -289,6 +315,8 @@ def command_train(args) -> int:
     test = evaluate(network, dataset.test_images, dataset.test_labels)
     metadata = training_metadata(settings, result, dataset)
     metadata["test_accuracy"] = test.accuracy
+    if recipe is not None:
+        metadata.update(recipe=recipe.name, recipe_summary=recipe.summary)
     saved, failure = save_model_or_rescue(out, network, metadata)
     print(f"best epoch {result.best_epoch}: validation accuracy "
           f"{result.history[result.best_epoch - 1].validation_accuracy:.2%}; saved to {printable(saved)}", file=sys.stderr)
@@ -324,12 +352,15 @@ def command_predict(args) -> int:
 
     from .preprocess import to_network_input
 
+    from .familiarity import TrainingDigits, familiarity
+
     model = _load(args.model, "predict")
     network = model.network
     failures = 0
+    training_digits = None  # read once, at the first image that needs it
     for name in args.images:
         try:
-            inputs = to_network_input(Path(name))
+            inputs = to_network_input(Path(name), require_one_digit=True)
         except DigitnetError as error:
             failures += 1
             if args.json:
@@ -342,11 +373,16 @@ def command_predict(args) -> int:
         except DigitnetError as error:  # the model's fault, not the image's: no image will do better
             raise DigitnetError(f"{printable(model.path)}: {error}") from None
         digit = int(probabilities.argmax())
+        training_digits = training_digits or TrainingDigits.shipped()
+        score, is_far = (float(x[0]) for x in familiarity(inputs, training_digits))
         if args.json:
             print(json_line({"file": name, "digit": digit, "confidence": round(probabilities[digit], 6),
-                             "probabilities": [round(p, 6) for p in probabilities]}))
+                             "probabilities": [round(p, 6) for p in probabilities],
+                             "familiarity": round(score, 4), "unlike_training_digits": bool(is_far)}))
         else:
-            print(f"{printable(name)}: {digit}  (confidence {probabilities[digit]:.1%})")
+            warning = (f"  warning: unlike the training digits (distance {score:.1f}x the threshold), "
+                       "the answer means little") if is_far else ""
+            print(f"{printable(name)}: {digit}  (confidence {probabilities[digit]:.1%}){warning}")
     return 1 if failures else 0
 
 
@@ -372,6 +408,8 @@ def command_info(args) -> int:
     if isinstance(training, dict) and training:
         print()
         print("training: " + printable(", ".join(f"{k}={v}" for k, v in training.items())))
+        if isinstance(meta.get("recipe"), str) and isinstance(meta.get("recipe_summary"), str):
+            print(f"made by: digitnet train --recipe {printable(meta['recipe'])} ({printable(meta['recipe_summary'])})")
         history = history_records(meta)
         best = meta.get("best_epoch")
         record = next((r for r in history if r["epoch"] == best), history[-1] if history else None)
@@ -468,9 +506,11 @@ def command_compare(args) -> int:
 def command_serve(args) -> int:
     from .web.server import serve
 
-    serve(args.model, host=args.host, port=args.port, open_browser=args.open, models_dir=args.models_dir,
-          allow_hosts=tuple(args.allow_host), training=not args.no_training, max_jobs=args.max_jobs,
-          sweeps=tuple(args.sweep))
+    from .modelfile import resolve_model_path
+
+    serve(resolve_model_path(args.model) if args.model else None, host=args.host, port=args.port,
+          open_browser=args.open, models_dir=args.models_dir, allow_hosts=tuple(args.allow_host),
+          training=not args.no_training, max_jobs=args.max_jobs, sweeps=tuple(args.sweep))
     return 0
 
 
@@ -486,7 +526,19 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    return run_command(args.command, COMMANDS[args.command], args)
+    return run_command(args.command, _with_model_option(COMMANDS[args.command]), args)
+
+
+def _with_model_option(command):
+    """The command, taking MODEL given as --model too (refused when given both ways)."""
+    def run(args):
+        if getattr(args, "model_option", None) is not None:
+            if args.model is not None:
+                raise DigitnetError(f"give the model once, as MODEL or --model, not both "
+                                    f"({printable(args.model)}, {printable(args.model_option)})")
+            args.model = args.model_option
+        return command(args)
+    return run
 
 
 if __name__ == "__main__":

@@ -223,3 +223,29 @@ def history_records(metadata: dict) -> list[dict]:
 def default_model_path() -> Path:
     """The trained video network shipped inside the package."""
     return Path(str(resources.files("digitnet") / "models" / "default.safetensors"))
+
+
+# The models shipped inside the package, by name -> file in digitnet/models (see recipes.py for how each was made).
+SHIPPED_MODEL_FILES = {
+    "video": "default.safetensors",  # the video's 784-16-16-10 sigmoid network, digitnet train's defaults
+    "record": "record.safetensors",  # the same 13,002 weights and biases, trained for the record
+    "strong": "strong.safetensors",  # 784-800-10 ReLU on distorted digits: for real handwriting
+}
+DEFAULT_MODEL_NAME = "video"
+
+
+def shipped_models() -> dict[str, Path]:
+    """Each shipped model's name -> its file inside the installed package, "video" (the default) first."""
+    folder = resources.files("digitnet") / "models"
+    return {name: Path(str(folder / file_name)) for name, file_name in SHIPPED_MODEL_FILES.items()}
+
+
+def resolve_model_path(name_or_path: str | Path | None) -> Path:
+    """A shipped model's name ("video", "record", "strong"), a model file's path, or None (the
+    video's) -> the path to load. A bare name means the shipped model even if a file of that name
+    is in the current folder: write ./strong for that file."""
+    if name_or_path is None:
+        name_or_path = DEFAULT_MODEL_NAME
+    if isinstance(name_or_path, str) and name_or_path in SHIPPED_MODEL_FILES:
+        return shipped_models()[name_or_path]
+    return Path(name_or_path)

@@ -5,6 +5,17 @@ MNIST's recipe (LeCun et al.): the ink is bright on a dark background, the digit
 so that its centre of mass sits at the centre, pixel (14, 14). A drawing that skips any of these
 steps looks nothing like what the network learned from, and gets misread.
 
+Real digits arrive in ways MNIST's never did, so on the way:
+- a photo's uneven lighting is taken out (the paper's shade estimated tile by tile, `_uneven_paper`),
+  and grey pencil or a thin pen is stretched so its strokes saturate as MNIST's do;
+- strokes far thinner or thicker than MNIST's (a fine pen, a marker, the page's fixed pen on a small
+  digit) are grown or thinned to MNIST's median width; strokes MNIST itself has are left alone;
+- several digits side by side are refused with a clear error if asked (`require_one_digit`, as
+  `digitnet predict` does): one digit per image.
+Slant is *not* undone (no deskewing): every shipped model then sees inputs made the same way, and the
+explorer's picture of "what the network sees" stays true for all of them; the record and strong
+models learned slanted digits from their training's shears instead (augment.py).
+
 Accepted images: a path to a PNG/JPEG/BMP/GIF/... file, the file's bytes, a `PIL.Image.Image`, or a
 numpy array `(H, W)` grayscale, `(H, W, 2)` gray+alpha, `(H, W, 3)` RGB or `(H, W, 4)` RGBA, as
 uint8 0-255, uint16 0-65535, bool, or float in [0, 1]. A bad image raises DigitnetError.
@@ -18,7 +29,7 @@ import warnings
 from contextlib import contextmanager
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from .errors import DigitnetError
 from .files import read_bytes
@@ -32,6 +43,17 @@ BLANK_CONTRAST = 0.1  # ink fainter than this (after removing the background) co
 NOISE_FLOOR = 0.1  # relative to the strongest ink: fainter specks (paper grain, JPEG noise) go to 0
 NOISE_SIGMAS = 5  # ink must also stand this many noise sigmas (measured on the border) above paper
 UNIFORM_SPREAD = 0.1  # colour spread under which a transparent image's alpha is its only content
+PAPER_TILES = 8  # a photo's lighting is estimated on up to 8x8 tiles ...
+PAPER_TILE_MIN = 16  # ... of at least 16 pixels a side
+PAPER_PERCENTILE = 30  # the paper in a tile: its darker pixels (after inverting, ink is bright)
+UNEVEN_PAPER = 0.08  # paper shades spreading further than this are a photo's lighting, taken out
+DIGIT_MIN_HEIGHT = 0.5  # a run of columns at least half the ink's height ...
+DIGIT_MIN_INK = 0.15  # ... holding at least 15% of the ink is a digit of its own
+CLIPPED = 1e-3  # border pixels this close to the paper's median are paper clipped at white (or black)
+SATURATED = 10  # percent of the ink pixels that come out at full brightness, 1.0
+WORK_SIDE = 80  # stroke widths are measured and changed with the digit scaled to 80 pixels
+STROKE_BAND = (0.045, 0.185)  # MNIST's 0.5th-99.5th percentile stroke widths, as a fraction of the box
+STROKE_TARGET = 0.093  # MNIST's median, 1.9 of 20 pixels
 TOO_LARGE_HINT = f"give one of at most {MAX_PIXELS // 1_000_000} megapixels"
 # Pillow identifies a file by its content and would otherwise try every plugin it has, including EPS,
 # which hands the file to Ghostscript (a PostScript interpreter). (Phones' MPO files open as JPEG.)
@@ -39,19 +61,25 @@ FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601-2, as Pillow's convert("L")
 
 
-def to_network_input(image) -> np.ndarray:
+def to_network_input(image, require_one_digit: bool = False) -> np.ndarray:
     """Any accepted image (see the module docstring) -> inputs `(784,)` float32 in [0, 1].
 
     The ink comes out bright (its brightest pixel exactly 1.0) on a dark (0.0) background, whatever
-    the polarity of the original. A blank or unreadable image raises DigitnetError.
+    the polarity of the original. A blank or unreadable image raises DigitnetError, and so does one
+    of several digits side by side if `require_one_digit` (as `digitnet predict` asks: a file of a
+    whole number; off by default, as a drawing in progress may look like two digits for a moment).
     """
     name = _name_of(image)
-    ink = _ink(load_image(image), name)  # (H, W), ink > 0, background 0
-    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    digit = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]  # crop to the ink's bounding box
+    ink = _crop(_ink(load_image(image), name))  # (h, w) cropped to the ink, ink > 0, background 0
+    if require_one_digit:
+        _check_one_digit(ink, name)
+    digit = _normalise_stroke(ink)
     field = _center(_fit_in_box(digit))  # (28, 28)
-    # MNIST strokes saturate; a thin pen averages down to grey, so stretch the brightest to 1.0.
-    return (field / field.max()).reshape(-1)
+    # MNIST strokes saturate; a thin pen averages down to grey and pencil is grey and grainy, so
+    # stretch: the brightest SATURATED share of the ink becomes 1.0 (MNIST's own strokes already are).
+    ink = field[field > 0]
+    full = max(float(np.percentile(ink, 100 - SATURATED)) if ink.size else 1.0, 1e-6)
+    return np.minimum(field / np.float32(full), 1).astype(np.float32).reshape(-1)
 
 
 def load_image(image) -> np.ndarray:
@@ -195,9 +223,21 @@ def _ink(gray: np.ndarray, name: str) -> np.ndarray:
     """Grayscale `(H, W)` -> ink `(H, W)` in [0, 1]: bright ink, background and faint noise 0."""
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
     background = float(np.median(border))  # robust: strokes rarely cover half the border
-    noise = 1.4826 * float(np.median(np.abs(border - background)))  # the paper's grain, as a sigma
-    if background > 0.5:  # dark ink on light paper: invert, as MNIST's ink is bright
-        gray, background = 1 - gray, 1 - background
+    light_paper = background > 0.5
+    if light_paper:  # dark ink on light paper: invert, as MNIST's ink is bright
+        gray, background, border = 1 - gray, 1 - background, 1 - border
+    paper = _uneven_paper(gray)  # (H, W) or None: a photo's lighting, where the paper is not one shade
+    if paper is not None:
+        gray = gray - paper  # the paper's shade taken out pixel by pixel (adaptive thresholding)
+        if light_paper:  # and ink in the shadow is as dark, relative to its paper, as in the light
+            gray = gray / np.maximum(1 - paper, np.float32(0.05))
+        border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+        background = float(np.median(border))
+    # The paper's grain, as a sigma: from the median absolute deviation, or, where the paper is clipped
+    # at white (a scan) and the grain shows on the ink's side only, from that side's quartile.
+    noise = 1.4826 * float(np.median(np.abs(border - background)))
+    if (np.abs(border - background) < CLIPPED).mean() > 0.25:
+        noise = max(noise, float(np.percentile(border - background, 75)) / 0.6745)
     ink = gray - np.float32(background)  # (H, W); pixels darker than the background go negative
     contrast = float(ink.max())
     if contrast < max(BLANK_CONTRAST, NOISE_SIGMAS * noise):
@@ -206,6 +246,100 @@ def _ink(gray: np.ndarray, name: str) -> np.ndarray:
     ink[ink < max(NOISE_FLOOR * contrast, NOISE_SIGMAS * noise)] = 0  # also clears the negatives
     ink /= np.float32(contrast)
     return ink
+
+
+def _crop(ink: np.ndarray) -> np.ndarray:
+    """Ink `(H, W)` -> the ink's bounding box `(h, w)`."""
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    return ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+
+
+def _uneven_paper(gray: np.ndarray) -> np.ndarray | None:
+    """The paper's own brightness `(H, W)` under uneven light (paper dark, ink bright, as after the
+    inversion in `_ink`), or None where the paper is one shade (a scan, a drawing: nothing to do).
+
+    The image is cut into up to PAPER_TILES x PAPER_TILES tiles; in each, the paper is the darker
+    pixels (PAPER_PERCENTILE: strokes cover less than most of a tile), and a tile inside a thick stroke
+    takes its darkest neighbour's. Bilinear between tile centres gives every pixel's paper shade.
+    """
+    height, width = gray.shape
+    rows, cols = (max(1, min(PAPER_TILES, side // PAPER_TILE_MIN)) for side in (height, width))
+    if rows * cols < 4:
+        return None
+    row_edges = np.linspace(0, height, rows + 1).astype(int)
+    col_edges = np.linspace(0, width, cols + 1).astype(int)
+    tiles = np.array([[np.percentile(gray[r0:r1, c0:c1], PAPER_PERCENTILE)
+                       for c0, c1 in zip(col_edges[:-1], col_edges[1:])]
+                      for r0, r1 in zip(row_edges[:-1], row_edges[1:])], dtype=np.float32)  # (rows, cols)
+    framed = np.pad(tiles, 1, mode="edge")
+    tiles = np.min([framed[1 + dy:1 + dy + rows, 1 + dx:1 + dx + cols]
+                    for dy in (-1, 0, 1) for dx in (-1, 0, 1)], axis=0)  # skip tiles under a stroke
+    if float(tiles.max() - tiles.min()) < UNEVEN_PAPER:
+        return None
+    return np.asarray(Image.fromarray(tiles).resize((width, height), Image.Resampling.BILINEAR))
+
+
+def _check_one_digit(digit: np.ndarray, name: str) -> None:
+    """DigitnetError if cropped ink `(h, w)` is several digits side by side: runs of
+    inked columns split by empty ones, each run a digit's share of the ink and height. (One digit per
+    image: cut a number into its digits first. A broken stroke stays one digit: its pieces overlap
+    in columns, or one of them is small.)"""
+    columns = digit.sum(axis=0)  # (w,) ink per column
+    inked = np.concatenate([[False], columns > 0, [False]])
+    starts, stops = np.flatnonzero(inked[1:] & ~inked[:-1]), np.flatnonzero(~inked[1:] & inked[:-1])
+    if len(starts) < 2:
+        return
+    total = float(columns.sum())
+    digits = 0
+    for start, stop in zip(starts, stops):
+        part = digit[:, start:stop]
+        rows = np.flatnonzero(part.any(axis=1))
+        tall = (rows[-1] - rows[0] + 1) >= DIGIT_MIN_HEIGHT * digit.shape[0]
+        digits += bool(tall and part.sum() >= DIGIT_MIN_INK * total)
+    if digits > 1:
+        raise DigitnetError(f"{name}: the image holds {digits} digits side by side; give one digit per "
+                            "image (crop each digit out)")
+
+
+def stroke_width(digit: np.ndarray) -> float:
+    """Mean stroke width of ink `(h, w)` (full ink 1.0) in pixels: 2 x area / perimeter, as a stroke
+    of width s and length L has area s L and perimeter about 2 L. The area is the ink's total, so a
+    stroke thinner than a pixel (grey after scaling down) counts its true width; the perimeter is
+    that of the pixels with any real ink (a quarter of the brightest)."""
+    inked = np.pad(digit > 0.25 * float(digit.max(initial=0.0)), 1)
+    perimeter = int((inked[1:] != inked[:-1]).sum() + (inked[:, 1:] != inked[:, :-1]).sum())
+    return 2 * float(digit.sum(dtype=np.float64)) / perimeter if perimeter else 0.0
+
+
+def _normalise_stroke(digit: np.ndarray) -> np.ndarray:
+    """Cropped ink `(h, w)` -> the same, with its strokes as wide as an MNIST digit's if they are
+    far thinner (a fine pen) or thicker (a marker, or the page's fixed pen on a small digit).
+
+    MNIST's strokes are 0.9-3.7 pixels wide in a 20-pixel box (0.5th-99.5th percentile, measured
+    with `stroke_width`); inside STROKE_BAND nothing changes, outside it the strokes are made
+    STROKE_TARGET of the box: at WORK_SIDE pixels, grown with a max filter or thinned with a min one.
+    """
+    scale = WORK_SIDE / max(digit.shape)
+    size = (max(1, round(digit.shape[1] * scale)), max(1, round(digit.shape[0] * scale)))
+    # BOX (area averaging) keeps the ink's total: a thin stroke comes out grey, not broken
+    work = np.clip(np.asarray(Image.fromarray(digit).resize(size, Image.Resampling.BOX)), 0, 1)
+    width = stroke_width(work) / WORK_SIDE  # as a fraction of the box
+    work /= max(float(work.max()), 1e-6)
+    if STROKE_BAND[0] <= width <= STROKE_BAND[1] or width == 0:
+        return digit
+    radius = round(abs(width - STROKE_TARGET) * WORK_SIDE / 2)  # pixels to add or take off each side
+    if radius == 0:
+        return digit
+    if width < STROKE_TARGET:
+        work = np.pad(work, radius)  # room to grow
+        changed = Image.fromarray(work).filter(ImageFilter.MaxFilter(2 * radius + 1))
+    else:
+        changed = Image.fromarray(work).filter(ImageFilter.MinFilter(2 * radius + 1))
+    changed = np.asarray(changed)
+    if not changed.max() > BLANK_CONTRAST:  # thinned away entirely (a blot): keep it as it was
+        return digit
+    changed = np.where(changed > NOISE_FLOOR * changed.max(), changed, 0).astype(np.float32)
+    return _crop(changed / changed.max())
 
 
 def _fit_in_box(digit: np.ndarray) -> np.ndarray:

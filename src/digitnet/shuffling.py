@@ -62,8 +62,9 @@ class Shuffler:
     """
 
     def __init__(self, images: np.ndarray, targets: np.ndarray, labels: np.ndarray,
-                 rng: np.random.Generator, max_shift: int):
+                 rng: np.random.Generator, max_shift: int, distortion=None):
         self.sources, self.rng, self.max_shift = (images, targets, labels), rng, max_shift
+        self.distortion = distortion  # an augment.Distortion: each epoch's images freshly distorted too
         self.frame = None       # the images framed for shifting (see _framed), made by the thread at first use
         self.arrays = [(np.ones((len(images), images.shape[1] + 1), images.dtype), np.empty_like(targets),
                         np.empty_like(labels)) for _ in range(2)]
@@ -74,10 +75,12 @@ class Shuffler:
     def _prepare_next(self):
         order = self.rng.permutation(len(self.sources[0]))
         shifts = _draw_shifts(self.rng, len(order), self.max_shift) if self.max_shift else None
-        self.pending = self.executor.submit(self._copy, self.arrays[self.prepared % 2], order, shifts)
+        # The thread draws the distortions from a generator of its own, seeded here: the same order of draws.
+        distortions = np.random.default_rng(self.rng.integers(2**63)) if self.distortion is not None else None
+        self.pending = self.executor.submit(self._copy, self.arrays[self.prepared % 2], order, shifts, distortions)
         self.prepared += 1
 
-    def _copy(self, arrays, order, shifts):
+    def _copy(self, arrays, order, shifts, distortions=None):
         images, targets, labels = arrays[0][:, :-1], arrays[1], arrays[2]  # the column of 1s stays
         if shifts is not None:
             if self.frame is None:
@@ -92,6 +95,10 @@ class Shuffler:
                 chosen = order[start:start + len(block)]
                 images[start:start + len(chosen)] = np.take(self.sources[0], chosen, axis=0,
                                                             out=block[:len(chosen)], mode="clip")
+        if distortions is not None:
+            from .augment import distort
+            for start in range(0, len(order), 4096):  # in blocks: distort's temporaries stay small
+                images[start:start + 4096] = distort(images[start:start + 4096], distortions, self.distortion)
         np.take(self.sources[1], order, axis=0, out=targets, mode="clip")
         np.take(self.sources[2], order, out=labels, mode="clip")
 

@@ -23,13 +23,14 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .costs import COSTS, cost, one_hot, output_delta  # noqa: F401 (public here too)
+from .augment import Distortion
 from .data import Dataset
 from .errors import DigitnetError
 from .fast_backprop import Workspace
 from .network import ACTIVATIONS, PREDICTION_BLOCK_ROWS, Network
 from .optimizers import OPTIMIZERS, SGD, Adam, Momentum, Optimizer, make_optimizer  # noqa: F401 (public here too)
 from .shuffling import Shuffler, shift_images  # noqa: F401 (public here too)
-from .validation import Integer, OneOf, Real, check_memory, check_parameters, parameter_count
+from .validation import InstanceOf, Integer, OneOf, Real, check_memory, check_parameters, parameter_count
 
 SCHEDULES = ("cosine", "constant")
 
@@ -46,6 +47,8 @@ SETTINGS_CONSTRAINTS = {
     "weight_decay": Real(0),
     "shift_pixels": Integer(0, 4),
     "seed": Integer(0, 2**32 - 1),  # as numpy's legacy seeds and scikit-learn's random_state
+    "distortion": InstanceOf(Distortion, "an augment.Distortion", allow_none=True),
+    "label_smoothing": Real(0, 0.5, exclusive_high=True),
 }
 
 
@@ -94,12 +97,22 @@ class TrainingSettings:
     weight_decay: float = 1e-4     # L2: adds weight_decay * w to each weight's gradient
     shift_pixels: int = 1          # each epoch, move every training image by up to this many pixels
     seed: int = 0                  # shuffling order (and the network's initial weights in the CLI)
+    distortion: Distortion | None = None  # each epoch, distort every image afresh (augment.py); None: off
+    label_smoothing: float = 0.0   # targets 1 - s for the right digit, s/9 for each other (cross_entropy)
 
     def __post_init__(self):
-        check_parameters("training settings", SETTINGS_CONSTRAINTS, **asdict(self))
+        # asdict would turn the distortion into a dict: each field's own value is checked
+        check_parameters("training settings", SETTINGS_CONSTRAINTS,
+                         **{name: getattr(self, name) for name in self.__dataclass_fields__})
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The settings as JSON-able values; distortion and label smoothing only when used, so a model
+        trained without them records what it did before they existed."""
+        settings = asdict(self)
+        for key, off in (("distortion", None), ("label_smoothing", 0.0)):
+            if settings[key] == off:
+                del settings[key]
+        return settings
 
 
 @dataclass
@@ -168,6 +181,8 @@ def train(network: Network, dataset: Dataset, settings: TrainingSettings = Train
     dtype = network.dtype
     images = np.ascontiguousarray(dataset.train_images, dtype=dtype)
     targets = one_hot(dataset.train_labels, dtype=dtype)
+    if settings.label_smoothing:  # a softer target: the network is not pushed to infinite confidence
+        targets = targets * dtype.type(1 - settings.label_smoothing * 10 / 9) + dtype.type(settings.label_smoothing / 9)
     labels = dataset.train_labels.astype(np.int64)
     n, size = len(images), settings.batch_size
     # Per image of the epoch: the last layer's z and a, and (softmax) each row's max z and sum of e^(z - max).
@@ -178,7 +193,7 @@ def train(network: Network, dataset: Dataset, settings: TrainingSettings = Train
     gradients = [workspace.gradient]  # the optimizer sees one flat parameter and its gradient
     result = TrainingResult()
     best_accuracy, best_parameters = -1.0, workspace.parameters.copy()
-    shuffler = Shuffler(images, targets, labels, rng, settings.shift_pixels)
+    shuffler = Shuffler(images, targets, labels, rng, settings.shift_pixels, settings.distortion)
     # Each mini-batch's rows of the epoch-long arrays, as views made once (for both sets of the shuffler's).
     epoch_arrays = (weighted_sums, outputs, row_max, row_sum)
     batches = [[(shuffled_images[start:start + size], shuffled_targets[start:start + size],

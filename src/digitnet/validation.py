@@ -67,6 +67,22 @@ class Seed(Constraint):
 
 
 @dataclass(frozen=True)
+class InstanceOf(Constraint):
+    """An object of one class (or None, when allowed)."""
+
+    kind: type
+    name: str
+    allow_none: bool = False
+
+    def accepts(self, value) -> bool:
+        return isinstance(value, self.kind) or (self.allow_none and value is None)
+
+    @property
+    def description(self) -> str:
+        return self.name + (" or None" if self.allow_none else "")
+
+
+@dataclass(frozen=True)
 class Real(Constraint):
     """A finite real number (int, float or numpy number, not a string or True/False) in its range."""
 
