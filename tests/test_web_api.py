@@ -506,3 +506,26 @@ def test_serve_prints_its_address_once_listening(monkeypatch, capsys):
     serve(port=8765, open_browser=True)
     assert "digitnet explorer: http://127.0.0.1:8765/" in capsys.readouterr().out
     assert opened == ["http://127.0.0.1:8765/"]
+
+
+def test_numbers_that_overflow_are_one_line_never_nan_or_null(tmp_path):
+    """Finite but huge weights make the weighted sums overflow float32; sigmoid outputs that all
+    round to 0 make the division by their sum 0/0. Neither may reach the page as NaN, inf or null."""
+    huge = Network((784, 16, 10), "sigmoid", "sigmoid", seed=0)
+    huge.weights[0][...] = 3e38  # finite, but 784 of them summed is not
+    save_model(tmp_path / "huge.safetensors", huge, {"history": []})
+    silent = Network((784, 10), "sigmoid", "sigmoid", seed=0)
+    silent.weights[0][...] = 0.0
+    silent.biases[0][...] = -200.0  # sigmoid(-200) rounds to 0 in float32 for every output
+    save_model(tmp_path / "silent.safetensors", silent, {"history": []})
+    client = TestClient(create_app(models_dir=tmp_path), base_url="http://127.0.0.1")
+    pixels = {"pixels": [1.0] * 784}
+    for route in ["/api/predict", "/api/lab/predict"]:
+        body = pixels if route == "/api/predict" else {**pixels, "edits": []}
+        detail = assert_clear_error(client.post(f"{route}?model=huge.safetensors", json=body), 422)
+        assert "overflow" in detail
+        answer = client.post(f"{route}?model=silent.safetensors", json=body)
+        assert answer.status_code == 200, answer.text
+        assert "NaN" not in answer.text and "null" not in answer.text.replace('"familiarity":null', "")
+        probabilities = answer.json()["probabilities"]
+        assert all(isinstance(p, float) for p in probabilities) and abs(sum(probabilities) - 1) < 1e-4

@@ -28,7 +28,7 @@ from ..insight import dream, explain
 from ..modelfile import Model
 from ..network import Network
 from ..probing import probe_neuron
-from .formatting import rounded
+from .formatting import finite_trace, rounded
 from .routes_predictions import familiarity_of, network_input
 from .schemas_neurons import (ChangedAnswer, DigitAccuracy, Dream, DreamRequest, EditsRequest, Evaluation,
                               ExplainRequest, Explanation, LabPrediction, LabPredictRequest, MnistImage,
@@ -82,9 +82,9 @@ def neuron_routes(state: ExplorerState) -> APIRouter:
         source, network = edited(model, request.edits)
         original = source.network
         inputs = drawing(request, network)
-        trace = network.trace(inputs[np.newaxis])  # batch of one
-        probabilities = network.probabilities_from_outputs(trace.outputs)[0]  # (10,)
-        original_probabilities = original.predict_probabilities(inputs[np.newaxis])[0]
+        trace, probabilities = finite_trace(network, inputs[np.newaxis], "the edited network")  # batch of one
+        probabilities = probabilities[0]  # (10,)
+        original_probabilities = finite_trace(original, inputs[np.newaxis], model or "the model")[1][0]
         return LabPrediction(input=rounded(inputs), weighted_sums=[rounded(z[0]) for z in trace.weighted_sums],
                              activations=[rounded(a[0]) for a in trace.activations],
                              digit=int(trace.outputs[0].argmax()), probabilities=rounded(probabilities),

@@ -18,7 +18,7 @@ from fastapi import APIRouter, HTTPException
 from PIL import Image
 
 from ..preprocess import FORMATS, to_network_input
-from .formatting import rounded
+from .formatting import finite_trace, rounded
 from .schemas import Familiarity, Prediction, PredictRequest
 from .state import MODEL_QUERY, ExplorerState
 
@@ -35,8 +35,8 @@ def prediction_routes(state: ExplorerState) -> APIRouter:
         inputs = network_input(request, state.picture_preparer)  # (784,)
         if inputs.shape != (network.layer_sizes[0],):
             raise HTTPException(422, f"this model takes {network.layer_sizes[0]} inputs, not {inputs.size}")
-        trace = network.trace(inputs[np.newaxis])  # batch of one
-        probabilities = network.probabilities_from_outputs(trace.outputs)[0]
+        trace, probabilities = finite_trace(network, inputs[np.newaxis], model or "the model")  # batch of one
+        probabilities = probabilities[0]
         return Prediction(input=rounded(inputs),
                           weighted_sums=[rounded(z[0]) for z in trace.weighted_sums],
                           activations=[rounded(a[0]) for a in trace.activations],
