@@ -112,7 +112,7 @@ USER_MISTAKES = {
     "missing model": (["export", "{tmp}/none.safetensors", "--to", "{tmp}/x.onnx"], "none.safetensors: no such model file"),
     "unknown suffix": (["export", "--to", "{tmp}/x.h5"], "x.h5: cannot tell the format to export"),
     "missing folder": (["export", "--to", "{tmp}/nowhere/x.onnx"], "folder {tmp}/nowhere does not exist"),
-    "name too long": (["export", "--to", "{tmp}/" + "a" * 300 + ".onnx"], "cannot write it"),
+    "name too long": (["export", "--to", "{tmp}/" + "a" * 300 + ".onnx"], "name is too long"),
     "overwrite the source": (["export", "{tmp}/m.safetensors", "--to", "{tmp}/m.safetensors"], "is the model being exported"),
     "missing import": (["import", "{tmp}/none.onnx", "--to", "{tmp}/x.safetensors"], "none.onnx: no such ONNX file"),
     "model not safetensors": (["import", "{tmp}/m.onnx", "--to", "{tmp}/x.onnx"], "x.onnx: a digitnet model file ends with"),
