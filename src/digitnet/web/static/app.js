@@ -421,6 +421,12 @@ async function start() {
 }
 
 const started = start();
+// The header's "Train a network" opens the lab below the explorer and brings it into view.
+$("train-open").addEventListener("click", () => {
+  const toggle = $("train-toggle");
+  if (toggle && toggle.getAttribute("aria-expanded") === "false") toggle.click();
+  $("train-lab").scrollIntoView({ block: "start", behavior: "smooth" });
+});
 // The Sweeps panel, when the server was given sweep databases (digitnet serve --sweep FILE).
 fetch("/api/sweeps").then((response) => (response.ok ? response.json() : [])).then((sweeps) => {
   if (!sweeps.length) return;

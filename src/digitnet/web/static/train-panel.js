@@ -91,7 +91,7 @@ class TrainPanel {
       $("div", {},
         $("span", { class: "guess-label" }, "The guess for your drawing, with the weights of now"),
         $("div", { class: "train-guess-line" }, this.guessDigit, this.guessConfidence),
-        $("span", { class: "small muted" }, "draw on the pad below and watch it change")));
+        $("span", { class: "small muted" }, "draw on the pad above and watch it change")));
     this.setup.append(this.guessBox);
 
     this.stateBadge = $("output", { id: "train-state", class: "train-state", "data-state": "" }, "");
