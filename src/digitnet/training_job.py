@@ -63,7 +63,7 @@ class JobSpec:
         return Network(self.layer_sizes, self.activation, self.output, seed=self.settings.seed)
 
 
-WORKER_NICENESS = 10  # added to the worker's niceness (0 normal, 19 lowest priority)
+WORKER_NICENESS = 6  # added to the worker's niceness (0 normal, 19 lowest priority)
 
 def default_neurons(first_layer_size: int) -> tuple[int, ...]:
     """All first-layer neurons up to 32; for a wider layer, 32 spread evenly from first to last."""
