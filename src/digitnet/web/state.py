@@ -139,7 +139,10 @@ class ExplorerState:
             known = self._recent_familiarity.get(key)
         if known is not None:  # the same drawing again (a lab slider moving): the search takes ~40 MFLOP
             return known
-        score, is_far = familiarity(inputs, self.training_digits())
+        # On the picture-preparing thread: ~40 MFLOP of BLAS from uvicorn's 40 threads at once made
+        # OpenBLAS contend with itself (20 users drawing: 45 requests/s, p99 1.9 s).
+        training_digits = self.training_digits()
+        score, is_far = self.picture_preparer.submit(familiarity, inputs, training_digits).result()
         found = (float(score[0]), bool(is_far[0]))
         with self._familiarity_lock:
             self._recent_familiarity[key] = found
