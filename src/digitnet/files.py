@@ -5,9 +5,11 @@ one-line DigitnetError naming the file."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import select
+import signal
 import stat
 import tempfile
 from pathlib import Path
@@ -133,14 +135,16 @@ def write_atomically(path: str | Path, write: Callable[[BinaryIO], None], what: 
     path = check_writable(path, what)
     temp_name = None
     try:
-        fd, temp_name = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=TEMP_SUFFIX, dir=path.parent)
+        with _signals_held():  # the temp file and its name come into being together (see _signals_held)
+            fd, temp_name = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=TEMP_SUFFIX, dir=path.parent)
         os.chmod(temp_name, path.stat().st_mode & 0o777 if path.exists() else 0o644)
         with os.fdopen(fd, "wb") as temp:
             write(temp)
             temp.flush()
             os.fsync(temp.fileno())
-        os.replace(temp_name, path)
-        temp_name = None
+        with _signals_held():  # renamed and forgotten together: a signal after is a finished save
+            os.replace(temp_name, path)
+            temp_name = None
     except OSError as error:
         raise DigitnetError(f"{printable(path)}: cannot write the {what} ({describe_os_error(error)})") from None
     finally:
@@ -150,6 +154,25 @@ def write_atomically(path: str | Path, write: Callable[[BinaryIO], None], what: 
             except OSError:
                 pass
     return path
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Hold Ctrl-C, SIGTERM and SIGHUP back for a few statements, then let them in.
+
+    The CLI turns those signals into exceptions (console.signals_as_interrupts), raised between any
+    two bytecodes: one arriving after mkstemp has made the temp file but before its name is stored
+    would leave the file behind (seen in a CI run of the SIGTERM-during-save test). Held, the
+    signal is delivered when the block ends, where the cleanup knows the name."""
+    held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _wait_for_a_writer(fd: int, path) -> None:
