@@ -165,3 +165,16 @@ def eight(x0, y0, size):
         return [(x0 + size / 2 + r * 0.9 * math.sin(2 * math.pi * k / 16), y0 + cy + r * math.cos(2 * math.pi * k / 16))
                 for k in range(17)]
     return [loop(size * 0.27, size * 0.25), loop(size * 0.73, size * 0.27)]
+
+
+def weight_colours(page):
+    """How many cells of the weight picture are green (w > 0) and red (w < 0), with the input overlay off."""
+    return page.evaluate("""() => {
+        const data = document.getElementById('weight-picture').getContext('2d').getImageData(0, 0, 28, 28).data;
+        let green = 0, red = 0;
+        for (let i = 0; i < data.length; i += 4) {
+            if (data[i + 1] > Math.max(data[i], 40)) green++;
+            if (data[i] > Math.max(data[i + 1], 40)) red++;
+        }
+        return {green, red};
+    }""")

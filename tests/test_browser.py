@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from browser_helpers import (DESKTOP, ONE, PHONE, SEVEN, ZERO, browser, draw, expect, open_page, page,  # noqa: F401
-                             screenshot, server)
+                             screenshot, server, weight_colours)
 
 pytestmark = pytest.mark.browser
 
@@ -67,15 +67,7 @@ def test_a_hidden_neuron_shows_its_numbers_curve_and_weight_picture(page):
     for number in ("#n-bias", "#n-z", "#n-a"):
         float(page.inner_text(number).replace("−", "-"))
     page.uncheck("#overlay")  # the weights alone: both signs show
-    colours = page.evaluate("""() => {
-        const data = document.getElementById('weight-picture').getContext('2d').getImageData(0, 0, 28, 28).data;
-        let green = 0, red = 0;
-        for (let i = 0; i < data.length; i += 4) {
-            if (data[i + 1] > Math.max(data[i], 40)) green++;
-            if (data[i] > Math.max(data[i + 1], 40)) red++;
-        }
-        return {green, red};
-    }""")
+    colours = weight_colours(page)
     assert colours["green"] > 20 and colours["red"] > 20  # green where w > 0, red where w < 0
     page.locator("#weight-picture").hover()
     assert "weight w =" in page.inner_text("#hover-readout")

@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
-expect, sync_playwright = sync_api.expect, sync_api.sync_playwright
+expect = sync_api.expect
 
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS, PHONE, SEVEN, LiveServer, draw, open_page, screenshot
+from browser_helpers import PHONE, SEVEN, LiveServer, browser, draw, open_page, screenshot  # noqa: F401
 
 from digitnet.web import create_app
 
@@ -44,16 +44,6 @@ def server(models):
     live = LiveServer(create_app(models_dir=models))
     yield live
     live.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def open_lab(browser, server, **options):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from browser_helpers import SEVEN, browser, draw, expect, open_page, page, screenshot, server  # noqa: F401
+from browser_helpers import SEVEN, browser, draw, expect, open_page, page, screenshot, server, weight_colours  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -23,19 +23,6 @@ def open_neuron(page, layer, index):
 def settled(page):
     page.wait_for_selector("#lab-results[data-settled=true]", state="attached")  # (hidden when nothing is edited)
     page.wait_for_selector("#guess[data-settled=true]")
-
-
-def weight_colours(page):
-    """How many cells of the weight picture are green (w > 0) and red (w < 0), with the input overlay off."""
-    return page.evaluate("""() => {
-        const data = document.getElementById('weight-picture').getContext('2d').getImageData(0, 0, 28, 28).data;
-        let green = 0, red = 0;
-        for (let i = 0; i < data.length; i += 4) {
-            if (data[i + 1] > Math.max(data[i], 40)) green++;
-            if (data[i] > Math.max(data[i + 1], 40)) red++;
-        }
-        return {green, red};
-    }""")
 
 
 def test_paint_a_neuron_and_see_the_guess_and_the_test_accuracy_change(page):

@@ -20,8 +20,7 @@ with warnings.catch_warnings():  # starlette suggests httpx2 for its TestClient;
     warnings.filterwarnings("ignore", message=".*httpx2")
     from fastapi.testclient import TestClient
 
-from digitnet.data import load_dataset
-from digitnet.editing import Edit, apply_edits, edits_from_json
+from digitnet.editing import apply_edits, edits_from_json
 from digitnet.insight import dream, explain
 from digitnet.modelfile import default_model_path, load_model, save_model
 from digitnet.network import Network
@@ -39,17 +38,6 @@ def local_client(app):
 @pytest.fixture(scope="module")
 def client():
     return local_client(create_app())
-
-
-@pytest.fixture(scope="module")
-def network():
-    return load_model(default_model_path()).network
-
-
-@pytest.fixture(scope="module")
-def test_set():
-    data = load_dataset()
-    return data.test_images, data.test_labels
 
 
 @pytest.fixture

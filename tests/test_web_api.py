@@ -23,9 +23,8 @@ with warnings.catch_warnings():  # starlette suggests httpx2 for its TestClient;
     warnings.filterwarnings("ignore", message=".*httpx2")
     from fastapi.testclient import TestClient
 
-from digitnet.data import load_dataset
 from digitnet.errors import DigitnetError
-from digitnet.modelfile import default_model_path, load_model, save_model
+from digitnet.modelfile import default_model_path, save_model
 from digitnet.network import Network
 from digitnet.preprocess import to_network_input
 from digitnet.web import create_app, serve
@@ -35,17 +34,6 @@ from digitnet.web.middleware import MAX_BODY_BYTES
 @pytest.fixture(scope="module")
 def client():
     return TestClient(create_app(), base_url="http://127.0.0.1")
-
-
-@pytest.fixture(scope="module")
-def network():
-    return load_model(default_model_path()).network
-
-
-@pytest.fixture(scope="module")
-def test_set():
-    data = load_dataset()
-    return data.test_images, data.test_labels
 
 
 @pytest.fixture
