@@ -74,8 +74,7 @@ def test_bad_distortions_are_refused(bad):
 
 def test_training_with_distortions_and_label_smoothing_is_reproducible(mnist):
     from dataclasses import replace
-    small = replace(mnist, train_images=mnist.train_images[:2000], train_labels=mnist.train_labels[:2000],
-                    validation_images=mnist.validation_images[:1000], validation_labels=mnist.validation_labels[:1000])
+    small = mnist.subset(train=2000, validation=1000)
     settings = TrainingSettings(epochs=2, distortion=Distortion(), label_smoothing=0.1, seed=3)
     networks = [Network((784, 16, 10), "relu", "softmax", seed=3) for _ in range(2)]
     results = [train(network, small, settings) for network in networks]

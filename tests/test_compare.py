@@ -18,7 +18,7 @@ def small_dataset():
 
 
 def dataset_subset(dataset, n):
-    return dataclasses.replace(dataset, train_images=dataset.train_images[:n], train_labels=dataset.train_labels[:n])
+    return dataset.subset(train=n)
 
 
 def test_default_structures_are_the_videos_and_its_alternatives():

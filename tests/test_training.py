@@ -22,10 +22,7 @@ def mnist():
 
 
 def small_dataset(dataset, n_train=2000, n_validation=500):
-    return dataclasses.replace(dataset, train_images=dataset.train_images[:n_train],
-                               train_labels=dataset.train_labels[:n_train],
-                               validation_images=dataset.validation_images[:n_validation],
-                               validation_labels=dataset.validation_labels[:n_validation])
+    return dataset.subset(train=n_train, validation=n_validation)
 
 
 def total_cost(network, inputs, targets, cost_name):
@@ -325,8 +322,7 @@ def test_callbacks_see_the_current_weights(mnist):
 def test_the_validation_pass_on_two_threads_counts_what_network_accuracy_does(mnist, n_validation):
     # train counts the validation set in two parts on two threads (from ~5,000 images on); the
     # figure must be network.accuracy's, to the bit, for big sets, small ones and none.
-    data = dataclasses.replace(small_dataset(mnist, n_train=500), validation_images=mnist.validation_images[:n_validation],
-                               validation_labels=mnist.validation_labels[:n_validation])
+    data = mnist.subset(train=500, validation=n_validation)
     network = Network(seed=0)
     seen = []
     train(network, data, TrainingSettings(epochs=2, learning_rate=0.05),

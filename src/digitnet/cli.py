@@ -282,8 +282,8 @@ def command_train(args) -> int:
     network = Network(layer_sizes, args.activation, args.output, seed=args.seed)
     check_fits(network, dataset, settings)
     print(f"training {network.describe()}", file=sys.stderr)
-    print(f"on {len(dataset.train_images):,} images from {dataset.source}, "
-          f"validating on {len(dataset.validation_images):,}", file=sys.stderr)
+    print(f"on {len(dataset.train_labels):,} images from {dataset.source}, "
+          f"validating on {len(dataset.validation_labels):,}", file=sys.stderr)
     bar = None
 
     def on_batch(epoch, done, total, loss):

@@ -4,7 +4,9 @@ MNIST (Y. LeCun, C. Cortes, C. J. C. Burges) ships inside the package, so digitn
 Any data set laid out like MNIST (four IDX files with the same names, gzipped or not), such as
 Fashion-MNIST, can be used instead with `load_dataset(directory)`.
 
-Images come out as float32 rows of pixel brightness in [0, 1]: `(n, 784)`; labels as uint8 `(n,)`.
+A Dataset holds images as uint8 rows `(n, 784)` and gives them as float32 rows of pixel brightness
+in [0, 1] on demand; labels are uint8 `(n,)`. The shipped MNIST is decoded once into a cache file
+and memory-mapped from there (mnist_cache.py).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import math
 import zlib
-from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -44,24 +46,110 @@ FILE_NAMES = {
     "test_labels": "t10k-labels-idx1-ubyte",
 }
 VALIDATION_SIZE = 10_000  # the last 10,000 training images, as Nielsen holds out
+MNIST_TRAINING_IMAGES = 60_000
 
 
-@dataclass(frozen=True)
 class Dataset:
-    """Training, validation and test sets; images `(n, 784)` float32 in [0, 1], labels `(n,)` uint8.
+    """Training, validation and test sets.
 
-    `checksum` identifies the data (SHA-256 over the four decompressed files) and is stored with
-    every model trained on it.
+    `train_pixels`, `validation_pixels`, `test_pixels`: images `(n, 784)` uint8, as MNIST stores them
+    (0 black .. 255 white), and `train_images` etc. the same as float32 network inputs in [0, 1]
+    (made on first use: 4 bytes per pixel, so only for what a command uses); labels `(n,)` uint8.
+    Each part is loaded when it is first used: `digitnet evaluate` never reads the training images.
+    `checksum` identifies the data (SHA-256 over the four decompressed files' SHA-256) and is stored
+    with every model trained on it.
     """
 
-    train_images: np.ndarray
-    train_labels: np.ndarray
-    validation_images: np.ndarray
-    validation_labels: np.ndarray
-    test_images: np.ndarray
-    test_labels: np.ndarray
-    checksum: str
-    source: str
+    def __init__(self, part, checksum: str, source: str, validation_size: int = VALIDATION_SIZE,
+                 counts: tuple[int | None, int | None, int | None] = (None, None, None)):
+        # part(key) -> that part's uint8 array, key in FILE_NAMES ("train_images" (n, 784), ...);
+        # counts: how many of the training, validation and test images to use (None: all)
+        self._part, self.checksum, self.source = part, checksum, source
+        self.validation_size, self._counts = validation_size, counts
+
+    @classmethod
+    def from_arrays(cls, train_pixels, train_labels, validation_pixels, validation_labels, test_pixels, test_labels,
+                    source: str = "arrays") -> "Dataset":
+        """A Dataset of given uint8 images `(n, 784)` and labels `(n,)`; its checksum is of their bytes."""
+        arrays = {"train_images": np.concatenate([train_pixels, validation_pixels]),
+                  "train_labels": np.concatenate([train_labels, validation_labels]),
+                  "test_images": np.asarray(test_pixels), "test_labels": np.asarray(test_labels)}
+        for key, array in arrays.items():
+            if array.dtype != np.uint8 or array.ndim != (2 if key.endswith("images") else 1):
+                raise DigitnetError(f"{source}: {key} must be uint8, images (n, 784) and labels (n,)")
+        digest = hashlib.sha256()
+        for array in arrays.values():
+            digest.update(hashlib.sha256(np.ascontiguousarray(array).data).hexdigest().encode())
+        return cls(arrays.__getitem__, digest.hexdigest(), source, len(validation_labels))
+
+    def subset(self, train: int | None = None, validation: int | None = None, test: int | None = None) -> "Dataset":
+        """The same data with only the first `train` training, `validation` validation and `test`
+        test images (None: as before), e.g. for a quick run."""
+        counts = tuple(old if new is None else new for old, new in zip(self._counts, (train, validation, test)))
+        for asked, have, kind in zip(counts, (len(self.train_labels), len(self.validation_labels),
+                                              len(self.test_labels)), ("training", "validation", "test")):
+            if asked is not None and not 0 <= asked <= have:
+                raise DigitnetError(f"{self.source}: has {have:,} {kind} images, not the {asked:,} asked for")
+        return Dataset(self._part, self.checksum, self.source, self.validation_size, counts)
+
+    def __reduce__(self):
+        """For worker processes (joblib, Dask): the shipped MNIST is opened again there (its cache
+        is mapped, not copied); other data travels as its arrays."""
+        from .mnist_cache import ShippedParts
+
+        if isinstance(getattr(self._part, "__self__", None), ShippedParts):
+            return _reopened_shipped, (self.validation_size, self._counts)
+        arrays = {key: self._part(key) for key in FILE_NAMES}
+        return Dataset, (arrays.__getitem__, self.checksum, self.source, self.validation_size, self._counts)
+
+    @cached_property
+    def _train_split(self) -> int:
+        return len(self._part("train_labels")) - self.validation_size
+
+    def _training(self, key: str) -> np.ndarray:
+        return self._part(key)[:self._train_split][:self._counts[0]]
+
+    def _validation(self, key: str) -> np.ndarray:
+        return self._part(key)[self._train_split:][:self._counts[1]]
+
+    def _test(self, key: str) -> np.ndarray:
+        return self._part(key)[:self._counts[2]]
+
+    @cached_property
+    def train_pixels(self) -> np.ndarray:
+        return self._training("train_images")
+
+    @cached_property
+    def train_labels(self) -> np.ndarray:
+        return self._training("train_labels")
+
+    @cached_property
+    def validation_pixels(self) -> np.ndarray:
+        return self._validation("train_images")
+
+    @cached_property
+    def validation_labels(self) -> np.ndarray:
+        return self._validation("train_labels")
+
+    @cached_property
+    def test_pixels(self) -> np.ndarray:
+        return self._test("test_images")
+
+    @cached_property
+    def test_labels(self) -> np.ndarray:
+        return self._test("test_labels")
+
+    @cached_property
+    def train_images(self) -> np.ndarray:
+        return to_inputs(self.train_pixels)
+
+    @cached_property
+    def validation_images(self) -> np.ndarray:
+        return to_inputs(self.validation_pixels)
+
+    @cached_property
+    def test_images(self) -> np.ndarray:
+        return to_inputs(self.test_pixels)
 
 
 def _declared_bytes(header: bytes) -> int | None:
@@ -200,12 +288,29 @@ def load_dataset(directory: str | Path | None = None, validation_size: int = VAL
 
     The last `validation_size` training images are held out for validation; the test set is for
     the final evaluation only. Where the folder has SHA256SUMS.raw (the shipped one does), every
-    decompressed file is checked against it.
+    decompressed file is checked against it. The shipped copy comes from a verified cache
+    (mnist_cache.py), each part when first used; another folder is read and checked at once.
     """
-    source = str(directory) if directory is not None else "MNIST shipped with digitnet"
-    directory = Path(directory) if directory is not None else shipped_data_dir()
+    if directory is None:
+        return _shipped_dataset(validation_size)
+    directory = Path(directory)
     if not directory.is_dir():
         raise DigitnetError(f"{directory}: not a directory (give a folder with MNIST's four IDX files)")
+    arrays, checksum = _decoded(directory)
+    _check_split(directory, len(arrays["train_labels"]), validation_size)
+    return Dataset(arrays.__getitem__, checksum, str(directory), validation_size)
+
+
+def _check_split(directory: Path, n_train: int, validation_size: int) -> None:
+    if not 0 <= validation_size < n_train:
+        raise DigitnetError(
+            f"{directory}: cannot hold out {validation_size} validation images from {n_train} training images"
+        )
+
+
+def _decoded(directory: Path) -> tuple[dict[str, np.ndarray], str]:
+    """The folder's four IDX files decoded and checked (against SHA256SUMS.raw where it has one):
+    images `(n, 784)` and labels `(n,)` uint8, and the checksum of the four."""
     expected = expected_checksums(directory)
     arrays, digest_of_all = {}, hashlib.sha256()
     paths = {key: _find(directory, stem) for key, stem in FILE_NAMES.items()}
@@ -223,27 +328,32 @@ def load_dataset(directory: str | Path | None = None, validation_size: int = VAL
     for kind in ("train", "test"):
         _check_pair(arrays[f"{kind}_images"], arrays[f"{kind}_labels"],
                     paths[f"{kind}_images"], paths[f"{kind}_labels"])
-    n_train = len(arrays["train_images"])
-    if not 0 <= validation_size < n_train:
-        raise DigitnetError(
-            f"{directory}: cannot hold out {validation_size} validation images from {n_train} training images"
-        )
-    pixels = arrays["train_images"].size + arrays["test_images"].size
-    check_memory(pixels * 4, f"{directory}: {pixels // 784:,} images as float32 inputs")
-    train_images = to_inputs(arrays["train_images"])
-    split = n_train - validation_size
-    return Dataset(
-        train_images=train_images[:split],
-        train_labels=arrays["train_labels"][:split].copy(),
-        validation_images=train_images[split:],
-        validation_labels=arrays["train_labels"][split:].copy(),
-        test_images=to_inputs(arrays["test_images"]),
-        test_labels=arrays["test_labels"].copy(),
-        checksum=digest_of_all.hexdigest(),
-        source=source,
-    )
+        images = arrays[f"{kind}_images"]
+        arrays[f"{kind}_images"] = images.reshape(len(images), -1)
+    return arrays, digest_of_all.hexdigest()
+
+
+def _shipped_dataset(validation_size: int) -> Dataset:
+    """The shipped MNIST, its parts from the cache (see mnist_cache.py). Its checksum follows from
+    SHA256SUMS.raw, which every part is checked against before it is used."""
+    from .mnist_cache import ShippedParts
+
+    directory = shipped_data_dir()
+    sums = expected_checksums(directory)
+    if sums is None or any(stem not in sums for stem in FILE_NAMES.values()):
+        raise DigitnetError(f"{directory}: SHA256SUMS.raw is missing or incomplete; reinstall digitnet")
+    sums = {stem: sums[stem] for stem in FILE_NAMES.values()}
+    checksum = hashlib.sha256("".join(sums.values()).encode()).hexdigest()
+    parts = ShippedParts(sums, lambda: _decoded(directory)[0])
+    _check_split(directory, MNIST_TRAINING_IMAGES, validation_size)
+    return Dataset(parts.part, checksum, "MNIST shipped with digitnet", validation_size)
+
+
+def _reopened_shipped(validation_size: int, counts) -> Dataset:
+    dataset = _shipped_dataset(validation_size)
+    return Dataset(dataset._part, dataset.checksum, dataset.source, validation_size, counts)
 
 
 def to_inputs(images: np.ndarray) -> np.ndarray:
-    """uint8 images `(n, 28, 28)` -> float32 input rows `(n, 784)` of brightness in [0, 1]."""
-    return (images.reshape(len(images), -1).astype(np.float32)) / np.float32(255.0)
+    """uint8 images `(n, 28, 28)` or `(n, 784)` -> float32 input rows `(n, 784)` of brightness in [0, 1]."""
+    return (images.reshape(len(images), math.prod(images.shape[1:])).astype(np.float32)) / np.float32(255.0)

@@ -49,69 +49,105 @@ def shift_images(images: np.ndarray, rng: np.random.Generator, max_shift: int, s
     _move_into(images, _framed(images, max_shift, side), np.arange(len(images)), shifts, max_shift)
 
 
-class Shuffler:
-    """The training set in a new random order each epoch, each image moved by up to `max_shift`
-    pixels (see shift_images), in contiguous arrays that the mini-batches are views of. Each image
-    row there is followed by a 1, the input the biases multiply (fast_backprop's bias trick):
-    `arrays[k]` is (images `(n, 785)`, targets `(n, 10)`, labels `(n,)`).
+BLOCK_ROWS = 4096  # distortions are drawn for this many images at a time (see Shuffler)
 
-    Copying 50,000 images is memory-bound work that would stall training for a tenth of an epoch
-    or more, so the next epoch's copy is made on a second thread (numpy lets go of the GIL while it
-    copies) into a second set of arrays, while `train` works through this epoch's. The random
-    draws are made in the same order as drawing them at the start of every epoch would make them.
+
+class Shuffler:
+    """Each epoch's training set in a new random order, each image moved by up to `max_shift`
+    pixels (see shift_images) and, with a `distortion`, freshly distorted (augment.py).
+
+    The images stay uint8 `(n, 784)` as the data set holds them; an epoch's network inputs are made
+    a chunk at a time, `chunk_rows` rows of float inputs each followed by a 1 (fast_backprop's bias
+    trick), into one of two buffers: while `train` works through one chunk, a second thread fills
+    the other with the next (numpy lets go of the GIL while it copies and converts). So the float
+    copy of an epoch never exists whole (it was 157 MB for MNIST, twice, plus a framed copy).
+    Per epoch, `targets` `(n, 10)` and `labels` `(n,)` hold the targets and labels in its order.
+
+    The random draws are made as they always were, per epoch: the order, then each image's move,
+    then the seed of the epoch's distortions, which are drawn BLOCK_ROWS images at a time in the
+    epoch's order: the same images whatever the chunk size.
     """
 
-    def __init__(self, images: np.ndarray, targets: np.ndarray, labels: np.ndarray,
-                 rng: np.random.Generator, max_shift: int, distortion=None):
-        self.sources, self.rng, self.max_shift = (images, targets, labels), rng, max_shift
-        self.distortion = distortion  # an augment.Distortion: each epoch's images freshly distorted too
-        self.frame = None       # the images framed for shifting (see _framed), made by the thread at first use
-        self.arrays = [(np.ones((len(images), images.shape[1] + 1), images.dtype), np.empty_like(targets),
-                        np.empty_like(labels)) for _ in range(2)]
+    def __init__(self, pixels: np.ndarray, targets: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
+                 max_shift: int, distortion=None, dtype=np.float32, chunk_rows: int = 2048):
+        self.pixels, self.sources, self.rng, self.max_shift = pixels, (targets, labels), rng, max_shift
+        self.distortion, self.dtype = distortion, np.dtype(dtype)
+        self.chunk_rows = min(chunk_rows, len(pixels))
+        self.buffers = [np.ones((self.chunk_rows, pixels.shape[1] + 1), dtype) for _ in range(2)]
+        self.targets, self.labels = np.empty_like(targets), np.empty_like(labels)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="digitnet-shuffle")
-        self.prepared = 0       # epochs drawn and handed to the thread so far
-        self.pending = None     # the thread's work on the latest of them
+        self.pending = None     # (chunk index, the thread's work on it)
+        self.order = self.shifts = self.distortions = None
+        self.block = (None, None)  # (block index, its distorted rows) for the distortions
 
-    def _prepare_next(self):
-        order = self.rng.permutation(len(self.sources[0]))
-        shifts = _draw_shifts(self.rng, len(order), self.max_shift) if self.max_shift else None
-        # The thread draws the distortions from a generator of its own, seeded here: the same order of draws.
-        distortions = np.random.default_rng(self.rng.integers(2**63)) if self.distortion is not None else None
-        self.pending = self.executor.submit(self._copy, self.arrays[self.prepared % 2], order, shifts, distortions)
-        self.prepared += 1
+    @property
+    def chunks(self) -> int:
+        return -(-len(self.pixels) // self.chunk_rows)
 
-    def _copy(self, arrays, order, shifts, distortions=None):
-        images, targets, labels = arrays[0][:, :-1], arrays[1], arrays[2]  # the column of 1s stays
-        if shifts is not None:
-            if self.frame is None:
-                self.frame = _framed(self.sources[0], self.max_shift)
-            _move_into(images, self.frame, order, shifts, self.max_shift)
-        else:
-            # take writes straight into a contiguous `out` with mode="clip" (order is a valid permutation
-            # anyway) but buffers a strided one like these rows, each followed by its 1: so a block of
-            # rows at a time through a small contiguous buffer, which is faster than either.
-            block = np.empty((1024, images.shape[1]), images.dtype)
-            for start in range(0, len(order), len(block)):
-                chosen = order[start:start + len(block)]
-                images[start:start + len(chosen)] = np.take(self.sources[0], chosen, axis=0,
-                                                            out=block[:len(chosen)], mode="clip")
-        if distortions is not None:
-            from .augment import distort
-            for start in range(0, len(order), 4096):  # in blocks: distort's temporaries stay small
-                images[start:start + 4096] = distort(images[start:start + 4096], distortions, self.distortion)
-        np.take(self.sources[1], order, axis=0, out=targets, mode="clip")
-        np.take(self.sources[2], order, out=labels, mode="clip")
+    def start_epoch(self) -> None:
+        """Draw the next epoch's order, moves and distortions; put its targets and labels in order;
+        start on its first chunk."""
+        self._wait()
+        self.order = self.rng.permutation(len(self.pixels))
+        self.shifts = _draw_shifts(self.rng, len(self.order), self.max_shift) if self.max_shift else None
+        # the distortions come from a generator of their own, seeded here: the same order of draws
+        self.distortions = np.random.default_rng(self.rng.integers(2**63)) if self.distortion is not None else None
+        self.block = (None, None)
+        np.take(self.sources[0], self.order, axis=0, out=self.targets, mode="clip")
+        np.take(self.sources[1], self.order, out=self.labels, mode="clip")
+        self._submit(0)
 
-    def next_epoch(self, another: bool) -> int:
-        """Wait for this epoch's arrays and, if `another` epoch follows, start on its copy.
-        Returns which set of `arrays` (0 or 1) holds this epoch's images, targets and labels."""
-        if self.prepared == 0:
-            self._prepare_next()
-        self.pending.result()
-        current = (self.prepared - 1) % 2
-        if another:
-            self._prepare_next()
-        return current
+    def chunk(self, index: int) -> np.ndarray:
+        """Chunk `index` of this epoch: its rows `(chunk_rows, n_0 + 1)` (the last may use fewer),
+        once filled; the next chunk is started into the other buffer."""
+        assert self.pending is not None and self.pending[0] == index, "chunks are taken in order"
+        self._wait()
+        if index + 1 < self.chunks:
+            self._submit(index + 1)
+        return self.buffers[index % 2]
+
+    def _submit(self, index: int) -> None:
+        start = index * self.chunk_rows
+        stop = min(start + self.chunk_rows, len(self.pixels))
+        self.pending = (index, self.executor.submit(self._fill, self.buffers[index % 2][:stop - start], start, stop))
+
+    def _wait(self) -> None:
+        if self.pending is not None:
+            self.pending[1].result()
+
+    def _fill(self, out: np.ndarray, start: int, stop: int) -> None:
+        """out[:, :-1] = the epoch's network inputs for rows start..stop (the column of 1s stays)."""
+        if self.distortion is None:
+            self._moved_inputs(out[:, :-1], start, stop)
+            return
+        row = start
+        while row < stop:  # from the distorted blocks, made in order as the chunks reach them
+            index = row // BLOCK_ROWS
+            if self.block[0] != index:
+                self.block = (index, self._distorted_block(index))
+            take = min(stop, (index + 1) * BLOCK_ROWS) - row
+            out[row - start:row - start + take, :-1] = self.block[1][row - index * BLOCK_ROWS:][:take]
+            row += take
+
+    def _distorted_block(self, index: int) -> np.ndarray:
+        from .augment import distort
+
+        start = index * BLOCK_ROWS
+        stop = min(start + BLOCK_ROWS, len(self.pixels))
+        inputs = np.empty((stop - start, self.pixels.shape[1]), self.dtype)
+        self._moved_inputs(inputs, start, stop)
+        return distort(inputs, self.distortions, self.distortion)
+
+    def _moved_inputs(self, out: np.ndarray, start: int, stop: int) -> None:
+        """out `(stop - start, n_0)` = float inputs of the epoch's images start..stop, moved."""
+        chosen = np.take(self.pixels, self.order[start:stop], axis=0)  # uint8 (rows, 784)
+        if self.shifts is not None:
+            moved = np.empty_like(chosen)
+            _move_into(moved, _framed(chosen, self.max_shift), np.arange(len(chosen)), self.shifts[start:stop],
+                       self.max_shift)
+            chosen = moved
+        # as data.to_inputs: the float32 quotient, whatever the network's dtype
+        np.divide(chosen, np.float32(255.0), out=out, dtype=np.float32, casting="unsafe")
 
     def close(self):
         self.executor.shutdown(wait=True, cancel_futures=True)

@@ -33,6 +33,9 @@ from .shuffling import Shuffler, shift_images  # noqa: F401 (public here too)
 from .validation import InstanceOf, Integer, OneOf, Real, check_memory, check_parameters, parameter_count
 
 SCHEDULES = ("cosine", "constant")
+# An epoch's inputs are made this many rows at a time (rounded to whole mini-batches; see Shuffler):
+# 2,048 rows of 785 float32 are 6.4 MB, two buffers of them instead of two float copies of the epoch.
+CHUNK_ROWS = 2048
 
 
 # Each setting's rule (validation.py checks them, types first, every failure a DigitnetError).
@@ -139,11 +142,11 @@ class TrainingResult:
 def check_fits(network: Network, dataset: Dataset, settings: TrainingSettings) -> None:
     """Raise DigitnetError if `network` and `settings` cannot train on `dataset` (train checks this
     first; the CLI too, before it prints anything)."""
-    if network.layer_sizes[0] != dataset.train_images.shape[1] or network.layer_sizes[-1] != 10:
+    if network.layer_sizes[0] != dataset.train_pixels.shape[1] or network.layer_sizes[-1] != 10:
         raise DigitnetError(f"network {network.layer_sizes} does not fit the data: inputs must be "
-                            f"{dataset.train_images.shape[1]} and outputs 10")
-    if settings.batch_size > len(dataset.train_images):
-        raise DigitnetError(f"batch_size {settings.batch_size} is more than the {len(dataset.train_images):,} "
+                            f"{dataset.train_pixels.shape[1]} and outputs 10")
+    if settings.batch_size > len(dataset.train_pixels):
+        raise DigitnetError(f"batch_size {settings.batch_size} is more than the {len(dataset.train_pixels):,} "
                             "training images; choose a smaller one (32 is the default)")
 
 
@@ -167,8 +170,8 @@ def train(network: Network, dataset: Dataset, settings: TrainingSettings = Train
           progress_every: int = 50) -> TrainingResult:
     """Stochastic gradient descent on `dataset`'s training images, in place on `network`.
 
-    Each epoch shuffles once (seeded) into contiguous arrays, moving each image by up to
-    `shift_pixels` on the way (see `Shuffler`), and walks them in mini-batches with
+    Each epoch shuffles once (seeded) and makes its inputs a chunk at a time from the uint8 images,
+    moving each image by up to `shift_pixels` on the way (see `Shuffler`); it walks them in mini-batches with
     `fast_backprop.Workspace`. After each epoch the validation accuracy is measured; at the end (or on
     Ctrl-C) the network is left holding the weights of its best validation epoch.
     `on_batch(epoch, done, total, loss)` is called every `progress_every` batches, `on_epoch(record)`
@@ -179,12 +182,12 @@ def train(network: Network, dataset: Dataset, settings: TrainingSettings = Train
     check_fits(network, dataset, settings)
     rng = np.random.default_rng(settings.seed)
     dtype = network.dtype
-    images = np.ascontiguousarray(dataset.train_images, dtype=dtype)
+    pixels = dataset.train_pixels  # uint8 (n, 784): each chunk of an epoch is made float as it is needed
     targets = one_hot(dataset.train_labels, dtype=dtype)
     if settings.label_smoothing:  # a softer target: the network is not pushed to infinite confidence
         targets = targets * dtype.type(1 - settings.label_smoothing * 10 / 9) + dtype.type(settings.label_smoothing / 9)
     labels = dataset.train_labels.astype(np.int64)
-    n, size = len(images), settings.batch_size
+    n, size = len(pixels), settings.batch_size
     # Per image of the epoch: the last layer's z and a, and (softmax) each row's max z and sum of e^(z - max).
     weighted_sums, outputs = np.empty_like(targets), np.empty_like(targets)
     row_max, row_sum = np.empty((n, 1), dtype), np.empty((n, 1), dtype)
@@ -193,21 +196,26 @@ def train(network: Network, dataset: Dataset, settings: TrainingSettings = Train
     gradients = [workspace.gradient]  # the optimizer sees one flat parameter and its gradient
     result = TrainingResult()
     best_accuracy, best_parameters = -1.0, workspace.parameters.copy()
-    shuffler = Shuffler(images, targets, labels, rng, settings.shift_pixels, settings.distortion)
-    # Each mini-batch's rows of the epoch-long arrays, as views made once (for both sets of the shuffler's).
-    epoch_arrays = (weighted_sums, outputs, row_max, row_sum)
-    batches = [[(shuffled_images[start:start + size], shuffled_targets[start:start + size],
-                 *(array[start:start + size] for array in epoch_arrays)) for start in range(0, n, size)]
-               for shuffled_images, shuffled_targets, _ in shuffler.arrays]
-    step_functions = [[workspace.step_function(*batch) for batch in set_batches] for set_batches in batches]
+    batches_per_chunk = max(1, CHUNK_ROWS // size)
+    shuffler = Shuffler(pixels, targets, labels, rng, settings.shift_pixels, settings.distortion, dtype,
+                        chunk_rows=batches_per_chunk * size)
+    # Each mini-batch's rows (of its chunk's buffer, and of the epoch-long arrays) as views made once:
+    # chunk c of the epoch is in buffer c % 2.
+    epoch_arrays = (shuffler.targets, weighted_sums, outputs, row_max, row_sum)
+    steps = []
+    for start in range(0, n, size):
+        chunk, row = divmod(start, shuffler.chunk_rows)
+        inputs = shuffler.buffers[chunk % 2][row:row + min(size, n - start)]
+        steps.append(workspace.step_function(inputs, *(array[start:start + size] for array in epoch_arrays)))
+    chunk_steps = [steps[c * batches_per_chunk:(c + 1) * batches_per_chunk] for c in range(shuffler.chunks)]
     optimizer_step = optimizer.step_function(gradients)
     add_weight_decay = workspace.weight_decay_function(settings.weight_decay) if settings.weight_decay else None
     log_softmax_cost = settings.cost == "cross_entropy" and network.output == "softmax"
 
-    def cost_of_rows(current: int, start: int, stop: int, epoch: int) -> float:
-        """Summed cost of the epoch's images start..stop (in the shuffler's arrays `current`), from what
-        the forward passes stored; stops training that diverged."""
-        _, shuffled_targets, shuffled_labels = shuffler.arrays[current]
+    def cost_of_rows(start: int, stop: int, epoch: int) -> float:
+        """Summed cost of the epoch's images start..stop, from what the forward passes stored; stops
+        training that diverged."""
+        shuffled_targets, shuffled_labels = shuffler.targets, shuffler.labels
         if log_softmax_cost:  # -log a_y = log(sum e^(z - max)) + max - z_y, image by image
             right_digit_z = weighted_sums[start:stop][np.arange(stop - start), shuffled_labels[start:stop]]
             per_image = np.log(row_sum[start:stop, 0]) + (row_max[start:stop, 0] - right_digit_z)
@@ -248,31 +256,33 @@ def train(network: Network, dataset: Dataset, settings: TrainingSettings = Train
             for epoch in range(1, settings.epochs + 1):
                 started = time.perf_counter()
                 optimizer.learning_rate = learning_rate_at(settings, epoch)
-                current = shuffler.next_epoch(another=epoch < settings.epochs)
-                total_loss, counted = 0.0, 0  # cost summed over the first `counted` images
-                steps = step_functions[current]
-                for chunk_start in range(0, len(steps), progress_every):
-                    chunk = steps[chunk_start:chunk_start + progress_every]
-                    if add_weight_decay is None:
-                        for backprop_step in chunk:
-                            backprop_step()  # this mini-batch's gradient; the last layer's results kept
-                            optimizer_step()
-                    else:
-                        for backprop_step in chunk:
-                            backprop_step()
-                            add_weight_decay()
-                            optimizer_step()
-                    if len(chunk) == progress_every:  # every `progress_every` batches
-                        index = chunk_start + progress_every
-                        done = min(index * size, n)
-                        total_loss, counted = total_loss + cost_of_rows(current, counted, done, epoch), done
-                        if on_batch is not None:
-                            workspace.copy_to(network)
-                            on_batch(epoch, index, len(steps), total_loss / done)
-                total_loss += cost_of_rows(current, counted, n, epoch)
+                shuffler.start_epoch()
+                total_loss, counted, done_steps = 0.0, 0, 0  # cost summed over the first `counted` images
+                for chunk_index, chunk in enumerate(chunk_steps):
+                    shuffler.chunk(chunk_index)  # wait until its inputs are made
+                    while chunk:  # up to the next multiple of progress_every batches, or the chunk's end
+                        take = progress_every - done_steps % progress_every
+                        part, chunk = chunk[:take], chunk[take:]
+                        if add_weight_decay is None:
+                            for backprop_step in part:
+                                backprop_step()  # this mini-batch's gradient; the last layer's results kept
+                                optimizer_step()
+                        else:
+                            for backprop_step in part:
+                                backprop_step()
+                                add_weight_decay()
+                                optimizer_step()
+                        done_steps += len(part)
+                        if done_steps % progress_every == 0:  # every `progress_every` batches
+                            done = min(done_steps * size, n)
+                            total_loss, counted = total_loss + cost_of_rows(counted, done, epoch), done
+                            if on_batch is not None:
+                                workspace.copy_to(network)
+                                on_batch(epoch, done_steps, len(steps), total_loss / done)
+                total_loss += cost_of_rows(counted, n, epoch)
                 workspace.copy_to(network)
                 accuracy = validation_accuracy()
-                correct = int((outputs.argmax(axis=1) == shuffler.arrays[current][2]).sum())  # vs the labels
+                correct = int((outputs.argmax(axis=1) == shuffler.labels).sum())  # vs the labels
                 record = EpochRecord(epoch, total_loss / n, correct / n, accuracy,
                                      time.perf_counter() - started)
                 result.history.append(record)

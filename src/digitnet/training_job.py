@@ -240,7 +240,7 @@ def _work(spec: JobSpec, messages, resume, stop, shared, generation) -> None:
         dataset = load_dataset()
         check_fits(network, dataset, spec.settings)
         messages.put(("started", {}))
-        reporter = _Reporter(spec, messages, resume, stop, shared, generation, len(dataset.train_images))
+        reporter = _Reporter(spec, messages, resume, stop, shared, generation, len(dataset.train_labels))
         best = [-1.0, 0]
         result = train(network, dataset, spec.settings, on_batch=reporter.on_batch(network),
                        on_epoch=reporter.on_epoch(network, best), progress_every=progress_every(spec.settings.batch_size))

@@ -91,11 +91,7 @@ def load_choice(choice: DataChoice) -> Dataset:
     dataset = _loaded(choice.folder)
     if choice.train_images is None:
         return dataset
-    if choice.train_images > len(dataset.train_images):
-        raise DigitnetError(f"{dataset.source}: has {len(dataset.train_images):,} training images, "
-                            f"not the {choice.train_images:,} asked for")
-    return replace(dataset, train_images=dataset.train_images[:choice.train_images],
-                   train_labels=dataset.train_labels[:choice.train_images])
+    return dataset.subset(train=choice.train_images)
 
 
 @dataclass(frozen=True)
