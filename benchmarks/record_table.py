@@ -36,7 +36,7 @@ ROWS = [  # (name, activation, settings change)
 
 def run(activation: str, change: dict, epochs: int, seed: int, train_images: int) -> tuple[float, float]:
     dataset = load_dataset()
-    dataset = replace(dataset, train_images=dataset.train_images[:train_images], train_labels=dataset.train_labels[:train_images])
+    dataset = dataset.subset(train=train_images)
     settings = replace(BASE, epochs=epochs, seed=seed, **change)
     network = Network((784, 16, 16, 10), activation, "softmax", seed=seed)
     started = time.perf_counter()

@@ -177,6 +177,34 @@ class Workspace:
 
         return step
 
+    def runner(self, optimizer, weight_decay: float, batch_size: int, buffers, chunk_rows: int, targets,
+               weighted_sums, outputs, row_max, row_sum):
+        """run(chunk, first_step, steps): the epoch's mini-batches first_step.. (`steps` of them, all in
+        chunk `chunk`, whose inputs with their 1s are in buffers[chunk % 2]), each a step of backprop,
+        weight decay and `optimizer`'s update. Every mini-batch's function is made here, once, over
+        its rows of the buffers and of the epoch-long arrays (see step_function)."""
+        n, steps = len(targets), []
+        epoch_arrays = (targets, weighted_sums, outputs, row_max, row_sum)
+        for start in range(0, n, batch_size):
+            chunk, row = divmod(start, chunk_rows)
+            inputs = buffers[chunk % 2][row:row + min(batch_size, n - start)]
+            steps.append(self.step_function(inputs, *(array[start:start + batch_size] for array in epoch_arrays)))
+        optimizer_step = optimizer.step_function([self.gradient])
+        add_weight_decay = self.weight_decay_function(weight_decay) if weight_decay else None
+
+        def run(chunk: int, first_step: int, count: int):
+            if add_weight_decay is None:
+                for backprop_step in steps[first_step:first_step + count]:
+                    backprop_step()  # this mini-batch's gradient; the last layer's results kept
+                    optimizer_step()
+            else:
+                for backprop_step in steps[first_step:first_step + count]:
+                    backprop_step()
+                    add_weight_decay()
+                    optimizer_step()
+
+        return run
+
     def add_weight_decay(self, weight_decay: float):
         """grad_weights += weight_decay * weights, for all layers at once (the biases are not decayed)."""
         self.weight_decay_function(weight_decay)()

@@ -193,23 +193,14 @@ def train(network: Network, dataset: Dataset, settings: TrainingSettings = Train
     row_max, row_sum = np.empty((n, 1), dtype), np.empty((n, 1), dtype)
     workspace = Workspace(network, settings.cost)
     optimizer = make_optimizer(settings.optimizer, [workspace.parameters], settings.learning_rate, settings.momentum)
-    gradients = [workspace.gradient]  # the optimizer sees one flat parameter and its gradient
     result = TrainingResult()
     best_accuracy, best_parameters = -1.0, workspace.parameters.copy()
     batches_per_chunk = max(1, CHUNK_ROWS // size)
     shuffler = Shuffler(pixels, targets, labels, rng, settings.shift_pixels, settings.distortion, dtype,
                         chunk_rows=batches_per_chunk * size)
-    # Each mini-batch's rows (of its chunk's buffer, and of the epoch-long arrays) as views made once:
-    # chunk c of the epoch is in buffer c % 2.
-    epoch_arrays = (shuffler.targets, weighted_sums, outputs, row_max, row_sum)
-    steps = []
-    for start in range(0, n, size):
-        chunk, row = divmod(start, shuffler.chunk_rows)
-        inputs = shuffler.buffers[chunk % 2][row:row + min(size, n - start)]
-        steps.append(workspace.step_function(inputs, *(array[start:start + size] for array in epoch_arrays)))
-    chunk_steps = [steps[c * batches_per_chunk:(c + 1) * batches_per_chunk] for c in range(shuffler.chunks)]
-    optimizer_step = optimizer.step_function(gradients)
-    add_weight_decay = workspace.weight_decay_function(settings.weight_decay) if settings.weight_decay else None
+    total_steps = -(-n // size)
+    run = workspace.runner(optimizer, settings.weight_decay, size, shuffler.buffers, shuffler.chunk_rows,
+                           shuffler.targets, weighted_sums, outputs, row_max, row_sum)
     log_softmax_cost = settings.cost == "cross_entropy" and network.output == "softmax"
 
     def cost_of_rows(start: int, stop: int, epoch: int) -> float:
@@ -258,27 +249,19 @@ def train(network: Network, dataset: Dataset, settings: TrainingSettings = Train
                 optimizer.learning_rate = learning_rate_at(settings, epoch)
                 shuffler.start_epoch()
                 total_loss, counted, done_steps = 0.0, 0, 0  # cost summed over the first `counted` images
-                for chunk_index, chunk in enumerate(chunk_steps):
-                    shuffler.chunk(chunk_index)  # wait until its inputs are made
-                    while chunk:  # up to the next multiple of progress_every batches, or the chunk's end
-                        take = progress_every - done_steps % progress_every
-                        part, chunk = chunk[:take], chunk[take:]
-                        if add_weight_decay is None:
-                            for backprop_step in part:
-                                backprop_step()  # this mini-batch's gradient; the last layer's results kept
-                                optimizer_step()
-                        else:
-                            for backprop_step in part:
-                                backprop_step()
-                                add_weight_decay()
-                                optimizer_step()
-                        done_steps += len(part)
+                for chunk in range(shuffler.chunks):
+                    shuffler.chunk(chunk)  # wait until its inputs are made
+                    first, last = chunk * batches_per_chunk, min((chunk + 1) * batches_per_chunk, total_steps)
+                    while first < last:  # up to the next multiple of progress_every batches, or the chunk's end
+                        take = min(progress_every - done_steps % progress_every, last - first)
+                        run(chunk, first, take)
+                        first, done_steps = first + take, done_steps + take
                         if done_steps % progress_every == 0:  # every `progress_every` batches
                             done = min(done_steps * size, n)
                             total_loss, counted = total_loss + cost_of_rows(counted, done, epoch), done
                             if on_batch is not None:
                                 workspace.copy_to(network)
-                                on_batch(epoch, done_steps, len(steps), total_loss / done)
+                                on_batch(epoch, done_steps, total_steps, total_loss / done)
                 total_loss += cost_of_rows(counted, n, epoch)
                 workspace.copy_to(network)
                 accuracy = validation_accuracy()
