@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from digitnet.errors import DigitnetError
-from digitnet.network import ACTIVATIONS, ACTIVATIONS_INTO, OUTPUTS, OUTPUTS_INTO, PREDICTION_BLOCK_ROWS, Network, sigmoid, softmax
+from digitnet.fast_backprop import ACTIVATIONS_INTO, OUTPUTS_INTO
+from digitnet.network import ACTIVATIONS, OUTPUTS, PREDICTION_BLOCK_ROWS, Network, sigmoid, softmax
 
 
 def test_the_videos_network_has_13002_weights_and_biases():

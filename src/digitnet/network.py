@@ -68,38 +68,6 @@ def softmax(z: np.ndarray) -> np.ndarray:
 
 OUTPUTS = {"sigmoid": sigmoid, "softmax": softmax}
 
-# The same squishes and derivatives written into a given array `out` (which may be the input itself)
-# instead of new ones: the same numpy operations in the same order, so the same numbers. feedforward
-# and the training's fast path (fast_backprop.py) use these, for on small arrays making new ones costs
-# more than the arithmetic.
-# Constants are 0-d float32 arrays: numpy takes those twice as fast as Python floats, and they keep
-# float32 arrays float32 (and float64 ones float64; 0.5 and 1 are exact in both).
-_HALF, _ONE, _ZERO = (np.array(value, np.float32) for value in (0.5, 1.0, 0.0))
-
-
-def sigmoid_into(z: np.ndarray, out: np.ndarray) -> np.ndarray:
-    np.multiply(_HALF, z, out=out)      # 0.5 * (1 + tanh(z/2)), one step at a time
-    np.tanh(out, out=out)
-    np.add(_ONE, out, out=out)
-    return np.multiply(_HALF, out, out=out)
-
-
-def softmax_into(z: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of z `(batch, n)` into out. (np.maximum.reduce is what z.max() calls and
-    np.add.reduce what .sum() calls, without the Python wrappers, which cost as much as the
-    arithmetic on small arrays.)"""
-    np.subtract(z, np.maximum.reduce(z, 1, None, None, True), out=out)
-    np.exp(out, out=out)
-    return np.divide(out, np.add.reduce(out, 1, None, None, True), out=out)
-
-
-ACTIVATIONS_INTO = {  # name -> (f(z, out), f'(a, out)), the in-place twins of ACTIVATIONS
-    "sigmoid": (sigmoid_into, lambda a, out: np.multiply(a, np.subtract(_ONE, a, out=out), out=out)),  # a (1 - a)
-    "relu": (lambda z, out: np.maximum(z, _ZERO, out=out), lambda a, out: np.greater(a, _ZERO, out=out)),
-    "tanh": (lambda z, out: np.tanh(z, out=out), lambda a, out: np.subtract(_ONE, np.multiply(a, a, out=out), out=out)),
-}
-OUTPUTS_INTO = {"sigmoid": sigmoid_into, "softmax": softmax_into}
-
 # Initial weight scale by activation: Xavier/Glorot (1/n_in) for the squishing functions,
 # He (2/n_in) for ReLU, which zeroes half its inputs and would otherwise shrink the signal.
 INIT_VARIANCE_GAIN = {"sigmoid": 1.0, "tanh": 1.0, "relu": 2.0}
@@ -212,16 +180,11 @@ class Network:
         return inputs
 
     def feedforward(self, inputs) -> np.ndarray:
-        """Output activations for a batch: `(batch, 784)` -> `(batch, 10)`.
-
-        The same numbers as `trace(inputs).outputs`, computed in place: each layer's z becomes its a.
-        """
+        """Output activations for a batch: `(batch, 784)` -> `(batch, 10)`; the same numbers as
+        `trace(inputs).outputs`, without keeping each layer's."""
         a = self._as_batch(inputs)
-        last = len(self.weights) - 1
         for l, (w, b) in enumerate(zip(self.weights, self.biases)):
-            squish_into = OUTPUTS_INTO[self.output] if l == last else ACTIVATIONS_INTO[self.activation][0]
-            z = a @ w.T + b         # z = W a + b  (batch, n_out)
-            a = squish_into(z, z)   # a' = σ(z), written over z
+            a = self.activation_of_layer(l)(a @ w.T + b)  # a' = σ(W a + b)  (batch, n_out)
         return a
 
     def trace(self, inputs) -> Trace:

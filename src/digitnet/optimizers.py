@@ -100,17 +100,15 @@ class Adam(Optimizer):
                      self.scratch[index], self.denominators[index], *self.coefficients[index], self.step_size)
 
     @staticmethod
-    def _update(parameter, gradient, m, v, scratch, denominator, beta1, beta2, epsilon, step_size,
-                multiply=np.multiply, add=np.add, subtract=np.subtract, divide=np.divide, sqrt=np.sqrt):
-        """One Adam step in place, m and v kept scaled (see the class docstring); out arrays passed
-        positionally, which numpy parses faster."""
-        multiply(m, beta1, m)                       # m' <- beta1 m' + g
-        add(m, gradient, m)
-        multiply(v, beta2, v)                       # v' <- beta2 v' + g^2
-        add(v, multiply(gradient, gradient, scratch), v)
-        sqrt(v, denominator)                        # w <- w - step m' / (sqrt(v') + epsilon')
-        add(denominator, epsilon, denominator)
-        subtract(parameter, multiply(divide(m, denominator, scratch), step_size, scratch), parameter)
+    def _update(parameter, gradient, m, v, scratch, denominator, beta1, beta2, epsilon, step_size):
+        """One Adam step in place, m and v kept scaled (see the class docstring)."""
+        np.multiply(m, beta1, out=m)                # m' <- beta1 m' + g
+        np.add(m, gradient, out=m)
+        np.multiply(v, beta2, out=v)                # v' <- beta2 v' + g^2
+        np.add(v, np.multiply(gradient, gradient, out=scratch), out=v)
+        np.sqrt(v, out=denominator)                 # w <- w - step m' / (sqrt(v') + epsilon')
+        np.add(denominator, epsilon, out=denominator)
+        np.subtract(parameter, np.multiply(np.divide(m, denominator, out=scratch), step_size, out=scratch), out=parameter)
 
     def step_function(self, gradients):
         """`step(gradients)` as a function of no arguments: for one parameter (train's flat vector) every
