@@ -401,3 +401,25 @@ def test_brief_training_on_full_mnist_reaches_94_percent(mnist):
     network = Network(output="softmax", seed=0)
     train(network, mnist, TrainingSettings(epochs=5))
     assert network.accuracy(mnist.test_images, mnist.test_labels) >= 0.94
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_the_flat_step_walks_blocks_and_decays_as_the_plain_step_does(optimizer):
+    # train's step: gradient += rates * parameter, then the update, BLOCK_ELEMENTS at a time; it must
+    # give exactly what decaying the whole vector and one plain `step` give, across block boundaries
+    from digitnet.optimizers import BLOCK_ELEMENTS
+    rng = np.random.default_rng(11)
+    n = 2 * BLOCK_ELEMENTS + 123
+    parameter = rng.standard_normal(n).astype(np.float32)
+    rates = np.where(rng.random(n) < 0.9, np.float32(1e-2), np.float32(0))
+    flat, plain = parameter.copy(), parameter.copy()
+    flat_gradient = np.empty_like(flat)
+    flat_step = make_optimizer(optimizer, [flat], 0.01, 0.9).step_function([flat_gradient], rates)
+    stepper = make_optimizer(optimizer, [plain], 0.01, 0.9)
+    for _ in range(4):
+        gradient = rng.standard_normal(n).astype(np.float32)
+        flat_gradient[...] = gradient
+        flat_step()
+        stepper.step([gradient + rates * plain])
+        np.testing.assert_array_equal(flat, plain)
+    assert not np.array_equal(flat, parameter)

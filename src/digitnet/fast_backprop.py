@@ -213,34 +213,24 @@ class Workspace:
             chunk, row = divmod(start, chunk_rows)
             inputs = buffers[chunk % 2][row:row + min(batch_size, n - start)]
             steps.append(self.step_function(inputs, *(array[start:start + batch_size] for array in epoch_arrays)))
-        optimizer_step = optimizer.step_function([self.gradient])
-        add_weight_decay = self.weight_decay_function(weight_decay) if weight_decay else None
+        # gradient += weight_decay * weights (not the biases), then the update, block by block
+        optimizer_step = optimizer.step_function([self.gradient], self.decay_rates(weight_decay) if weight_decay else None)
 
         def run(chunk: int, first_step: int, count: int):
-            if add_weight_decay is None:
-                for backprop_step in steps[first_step:first_step + count]:
-                    backprop_step()  # this mini-batch's gradient; the last layer's results kept
-                    optimizer_step()
-            else:
-                for backprop_step in steps[first_step:first_step + count]:
-                    backprop_step()
-                    add_weight_decay()
-                    optimizer_step()
+            for backprop_step in steps[first_step:first_step + count]:
+                backprop_step()  # this mini-batch's gradient; the last layer's results kept
+                optimizer_step()
 
         return run
 
-    def add_weight_decay(self, weight_decay: float):
-        """grad_weights += weight_decay * weights, for all layers at once (the biases are not decayed)."""
-        self.weight_decay_function(weight_decay)()
-
-    def weight_decay_function(self, weight_decay: float):
-        """`add_weight_decay(weight_decay)` as a function of no arguments."""
-        rates = np.zeros_like(self.parameters)  # weight_decay at the weights, 0 at the biases
+    def decay_rates(self, weight_decay: float) -> np.ndarray:
+        """weight_decay at every weight, 0 at the biases (which are not decayed), laid out like `parameters`."""
+        rates = np.zeros_like(self.parameters)
         for block in self._layers_of(rates):
             block[:, :-1] = weight_decay
-        gradient, parameters, scratch, multiply, add = self.gradient, self.parameters, self.scratch, np.multiply, np.add
+        return rates
 
-        def add_weight_decay():
-            add(gradient, multiply(rates, parameters, out=scratch), out=gradient)
-
-        return add_weight_decay
+    def add_weight_decay(self, weight_decay: float):
+        """gradient += weight_decay * weights, for all layers at once (the biases are not decayed)."""
+        np.add(self.gradient, np.multiply(self.decay_rates(weight_decay), self.parameters, out=self.scratch),
+               out=self.gradient)

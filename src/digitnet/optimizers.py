@@ -13,6 +13,12 @@ import numpy as np
 from .validation import OneOf, Real, check_parameters
 
 OPTIMIZERS = ("adam", "momentum", "sgd")
+# The flat step walks the parameters this many at a time: a block's weights, gradient, moments and
+# scratch (64 KB each in float32) stay in the core's cache through all of an update's passes, where
+# one pass over the whole vector would evict them before the next. Measured (timeit, numpy 2.4,
+# 2-core Xeon): 266,610 parameters (784-300-100-10) 547 us a step in blocks against 758 us whole;
+# 13,002 (the video's, one block) 21 us either way; blocks of 4,096 lose to numpy's per-call cost.
+BLOCK_ELEMENTS = 16_384
 
 
 class Optimizer:
@@ -33,9 +39,34 @@ class Optimizer:
         for index, (parameter, gradient) in enumerate(zip(self.parameters, gradients)):
             self.update(index, parameter, gradient)
 
-    def step_function(self, gradients: list[np.ndarray]):
-        """`step(gradients)` as a function of no arguments (subclasses make faster ones)."""
-        return lambda: self.step(gradients)
+    def step_function(self, gradients: list[np.ndarray], decay_rates: np.ndarray | None = None):
+        """`step(gradients)` as a function of no arguments. For one flat parameter (train's) it first
+        adds decay_rates * parameter to the gradient (L2 weight decay; 0 where not decayed) if given,
+        and walks the vector in blocks of BLOCK_ELEMENTS, each block's views made once, here: the same
+        arithmetic element by element, so the same numbers as `step`."""
+        if len(self.parameters) != 1:
+            assert decay_rates is None, "weight decay here is for one flat parameter"
+            return lambda: self.step(gradients)
+        parameter, gradient, scratch = self.parameters[0], gradients[0], self.scratch[0]
+        blocks = []
+        for start in range(0, len(parameter), BLOCK_ELEMENTS):
+            part = slice(start, start + BLOCK_ELEMENTS)
+            decay = None if decay_rates is None else (gradient[part], decay_rates[part], parameter[part], scratch[part])
+            blocks.append((decay, self._block_arrays(part, gradient)))
+        update, step_size = self._update, self._next_step_size
+
+        def step():
+            size = step_size()
+            for decay, arrays in blocks:
+                if decay is not None:
+                    block_gradient, rates, block_parameter, block_scratch = decay
+                    np.add(block_gradient, np.multiply(rates, block_parameter, out=block_scratch), out=block_gradient)
+                update(*arrays, size)
+
+        return step
+
+    def _next_step_size(self) -> float:
+        return self.learning_rate
 
     def constants(self, *values: float) -> list[tuple[np.ndarray, ...]]:
         """`values` as 0-d arrays, one tuple per parameter, of that parameter's dtype."""
@@ -46,7 +77,14 @@ class SGD(Optimizer):
     """Plain gradient descent: w <- w - eta * grad."""
 
     def update(self, index, parameter, gradient):
-        parameter -= np.multiply(self.learning_rate, gradient, out=self.scratch[index])
+        self._update(parameter, gradient, self.scratch[index], self.learning_rate)
+
+    @staticmethod
+    def _update(parameter, gradient, scratch, learning_rate):
+        np.subtract(parameter, np.multiply(learning_rate, gradient, out=scratch), out=parameter)
+
+    def _block_arrays(self, part: slice, gradient: np.ndarray) -> tuple:
+        return self.parameters[0][part], gradient[part], self.scratch[0][part]
 
 
 class Momentum(Optimizer):
@@ -58,10 +96,17 @@ class Momentum(Optimizer):
         self.velocities = [np.zeros_like(p) for p in parameters]
 
     def update(self, index, parameter, gradient):
-        velocity = self.velocities[index]
-        velocity *= self.momentum
-        velocity -= np.multiply(self.learning_rate, gradient, out=self.scratch[index])
-        parameter += velocity
+        self._update(parameter, gradient, self.velocities[index], self.scratch[index], self.momentum,
+                     self.learning_rate)
+
+    @staticmethod
+    def _update(parameter, gradient, velocity, scratch, momentum, learning_rate):
+        np.multiply(velocity, momentum, out=velocity)
+        np.subtract(velocity, np.multiply(learning_rate, gradient, out=scratch), out=velocity)
+        np.add(parameter, velocity, out=parameter)
+
+    def _block_arrays(self, part: slice, gradient: np.ndarray) -> tuple:
+        return self.parameters[0][part], gradient[part], self.velocities[0][part], self.scratch[0][part], self.momentum
 
 
 class Adam(Optimizer):
@@ -110,19 +155,13 @@ class Adam(Optimizer):
         np.add(denominator, epsilon, out=denominator)
         np.subtract(parameter, np.multiply(np.divide(m, denominator, out=scratch), step_size, out=scratch), out=parameter)
 
-    def step_function(self, gradients):
-        """`step(gradients)` as a function of no arguments: for one parameter (train's flat vector) every
-        array and constant is looked up once, here; the same `_update`, so the same numbers."""
-        if len(self.parameters) != 1:
-            return super().step_function(gradients)
-        arrays = (self.parameters[0], gradients[0], self.scaled_first_moments[0], self.scaled_second_moments[0],
-                  self.scratch[0], self.denominators[0], *self.coefficients[0])
-        update, next_step_size = self._update, self.next_step_size
+    def _block_arrays(self, part: slice, gradient: np.ndarray) -> tuple:
+        return (self.parameters[0][part], gradient[part], self.scaled_first_moments[0][part],
+                self.scaled_second_moments[0][part], self.scratch[0][part], self.denominators[0][part],
+                *self.coefficients[0])
 
-        def step():
-            update(*arrays, next_step_size())
-
-        return step
+    def _next_step_size(self) -> float:
+        return self.next_step_size()
 
 
 OPTIMIZER_CONSTRAINTS = {
