@@ -526,7 +526,21 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    return run_command(args.command, _with_model_option(COMMANDS[args.command]), args)
+    return run_command(args.command, _on_one_blas_thread(_with_model_option(COMMANDS[args.command])), args)
+
+
+def _on_one_blas_thread(command):
+    """The command with BLAS on one thread. digitnet's matrix products are skinny (16 neurons wide for
+    the video's network), and OpenBLAS's second thread waiting on them costs more than it gives as
+    soon as the machine has other work: 10,000 test images took 92 ms on two threads against 10 ms on
+    one, with other processes on the 2 cores (9.7 ms / 4.8 ms for the first layer's product alone).
+    (train sets its own, and the explorer's threads would contend with BLAS's.)"""
+    def run(args):
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"):
+            return command(args)
+    return run
 
 
 def _with_model_option(command):
