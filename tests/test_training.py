@@ -423,3 +423,26 @@ def test_the_flat_step_walks_blocks_and_decays_as_the_plain_step_does(optimizer)
         stepper.step([gradient + rates * plain])
         np.testing.assert_array_equal(flat, plain)
     assert not np.array_equal(flat, parameter)
+
+
+def test_given_targets_replace_the_labels(mnist):
+    data = small_dataset(mnist, n_train=600, n_validation=100)
+    settings = TrainingSettings(epochs=2, seed=2)
+    plain, same, uniform = (Network(seed=2) for _ in range(3))
+    train(plain, data, settings)
+    train(same, data, settings, targets=one_hot(data.train_labels))  # the labels' own rows: the same model
+    for mine, theirs in zip(same.weights + same.biases, plain.weights + plain.biases):
+        np.testing.assert_array_equal(mine, theirs)
+    # targets of 1/10 for every digit: the outputs learn to hedge, far more than the labels' model does
+    train(uniform, data, TrainingSettings(epochs=4, seed=2, learning_rate=0.02),
+          targets=np.full((len(data.train_labels), 10), 0.1))
+    spread = lambda network: network.feedforward(data.test_images[:200]).max(axis=1).mean()  # noqa: E731
+    assert spread(uniform) < 0.2 < spread(plain)
+
+
+@pytest.mark.parametrize("shape", [(599, 10), (600, 9), (600,)])
+def test_targets_of_the_wrong_shape_are_refused_in_one_line(mnist, shape):
+    data = small_dataset(mnist, n_train=600, n_validation=100)
+    with pytest.raises(DigitnetError, match="targets of shape") as error:
+        train(Network(seed=0), data, TrainingSettings(epochs=1), targets=np.zeros(shape))
+    assert "\n" not in str(error.value)

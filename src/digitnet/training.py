@@ -167,7 +167,7 @@ def check_training_memory(layer_sizes, settings: TrainingSettings, n_train: int 
 def train(network: Network, dataset: Dataset, settings: TrainingSettings = TrainingSettings(),
           on_batch: Callable[[int, int, int, float], None] | None = None,
           on_epoch: Callable[[EpochRecord], None] | None = None,
-          progress_every: int = 50) -> TrainingResult:
+          progress_every: int = 50, targets: np.ndarray | None = None) -> TrainingResult:
     """Stochastic gradient descent on `dataset`'s training images, in place on `network`.
 
     Each epoch shuffles once (seeded) and makes its inputs a chunk at a time from the uint8 images,
@@ -177,13 +177,23 @@ def train(network: Network, dataset: Dataset, settings: TrainingSettings = Train
     `on_batch(epoch, done, total, loss)` is called every `progress_every` batches, `on_epoch(record)`
     after each epoch; the network holds the current weights when they are called. Training stops
     with DigitnetError once the cost is no longer finite (checked at every `progress_every` batches
-    and at the end of each epoch).
+    and at the end of each epoch). `targets` `(n, 10)`, if given, are the desired outputs of the
+    training images in place of their labels' one-hot rows (e.g. a teacher network's softened
+    outputs: distillation, see benchmarks/distillation.py); the cost reported is then against them.
     """
     check_fits(network, dataset, settings)
     rng = np.random.default_rng(settings.seed)
     dtype = network.dtype
     pixels = dataset.train_pixels  # uint8 (n, 784): each chunk of an epoch is made float as it is needed
-    targets = one_hot(dataset.train_labels, dtype=dtype)
+    soft_targets = targets is not None
+    if soft_targets:
+        if np.shape(targets) != (len(dataset.train_labels), network.layer_sizes[-1]):
+            raise DigitnetError(f"targets of shape {np.shape(targets)}: need one row of "
+                                f"{network.layer_sizes[-1]} per training image, ({len(dataset.train_labels)}, "
+                                f"{network.layer_sizes[-1]})")
+        targets = np.ascontiguousarray(targets, dtype=dtype)
+    else:
+        targets = one_hot(dataset.train_labels, dtype=dtype)
     if settings.label_smoothing:  # a softer target: the network is not pushed to infinite confidence
         targets = targets * dtype.type(1 - settings.label_smoothing * 10 / 9) + dtype.type(settings.label_smoothing / 9)
     labels = dataset.train_labels.astype(np.int64)
@@ -201,7 +211,8 @@ def train(network: Network, dataset: Dataset, settings: TrainingSettings = Train
     total_steps = -(-n // size)
     run = workspace.runner(optimizer, settings.weight_decay, size, shuffler.buffers, shuffler.chunk_rows,
                            shuffler.targets, weighted_sums, outputs, row_max, row_sum)
-    log_softmax_cost = settings.cost == "cross_entropy" and network.output == "softmax"
+    # one-hot targets: the cost from the right digit's z alone (else cost() against the given targets)
+    log_softmax_cost = settings.cost == "cross_entropy" and network.output == "softmax" and not soft_targets
 
     def cost_of_rows(start: int, stop: int, epoch: int) -> float:
         """Summed cost of the epoch's images start..stop, from what the forward passes stored; stops
