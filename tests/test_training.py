@@ -446,3 +446,13 @@ def test_targets_of_the_wrong_shape_are_refused_in_one_line(mnist, shape):
     with pytest.raises(DigitnetError, match="targets of shape") as error:
         train(Network(seed=0), data, TrainingSettings(epochs=1), targets=np.zeros(shape))
     assert "\n" not in str(error.value)
+
+
+def test_uint8_pixels_are_predicted_as_their_float_inputs_block_by_block(mnist):
+    from digitnet.evaluation import evaluate, predicted_digits
+    network = Network(seed=3)
+    for count in (0, 1, 1024, 2500):
+        pixels, images = mnist.test_pixels[:count], mnist.test_images[:count]
+        np.testing.assert_array_equal(predicted_digits(network, pixels), predicted_digits(network, images))
+    np.testing.assert_array_equal(evaluate(network, mnist.test_pixels, mnist.test_labels).confusion,
+                                  evaluate(network, mnist.test_images, mnist.test_labels).confusion)

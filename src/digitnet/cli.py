@@ -312,7 +312,7 @@ def command_train(args) -> int:
         return 130
     if result.interrupted:
         print(f"interrupted: keeping the best epoch so far ({result.best_epoch})", file=sys.stderr)
-    test = evaluate(network, dataset.test_images, dataset.test_labels)
+    test = evaluate(network, dataset.test_pixels, dataset.test_labels)
     metadata = training_metadata(settings, result, dataset)
     metadata["test_accuracy"] = test.accuracy
     if recipe is not None:
@@ -332,7 +332,7 @@ def command_evaluate(args) -> int:
 
     model = _load(args.model, "evaluate")
     dataset = load_dataset(args.data)
-    result = evaluate(model.network, dataset.test_images, dataset.test_labels)
+    result = evaluate(model.network, dataset.test_pixels, dataset.test_labels)
     print(f"model: {printable(model.path)}  ({model.network.describe()})")
     print(f"test accuracy: {result.accuracy:.2%} ({result.correct:,} of {result.count:,})")
     print()
@@ -445,7 +445,7 @@ def command_plot(args) -> int:
     elif args.plot == "training":
         path = plots.plot_training(history_records(model.metadata), args.out)
     elif args.plot == "confusion":
-        path = plots.plot_confusion(evaluate(network, mnist.test_images, mnist.test_labels), args.out)
+        path = plots.plot_confusion(evaluate(network, mnist.test_pixels, mnist.test_labels), args.out)
     elif args.plot == "mistakes":
         path = plots.plot_mistakes(network, mnist.test_images, mnist.test_labels, args.out, count=args.count)
     elif args.plot == "activations":

@@ -107,7 +107,9 @@ def command_import(args) -> int:
     # A quick check that the numbers were read as meant: a state dict imported with the wrong
     # --activation still loads, but guesses at chance.
     test = load_dataset()
-    accuracy = model.network.accuracy(test.test_images, test.test_labels)
+    from .evaluation import evaluate
+
+    accuracy = evaluate(model.network, test.test_pixels, test.test_labels).accuracy
     print(f"test accuracy on MNIST: {accuracy:.2%}" + ("  (near chance: were --activation and --output right?)"
                                                        if accuracy < 0.2 else ""))
     return 0

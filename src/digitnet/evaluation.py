@@ -6,7 +6,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .network import Network
+from .data import to_inputs
+from .network import PREDICTION_BLOCK_ROWS, Network
+
+
+def predicted_digits(network: Network, images: np.ndarray) -> np.ndarray:
+    """network.predict_digit for float inputs `(n, 784)`, or for uint8 pixels `(n, 784)` as a Dataset
+    holds them, made into inputs a block of PREDICTION_BLOCK_ROWS at a time (the blocks predict_digit
+    computes anyway: the same answers, without a float copy of the whole set)."""
+    if images.dtype != np.uint8:
+        return network.predict_digit(images) if len(images) else np.zeros(0, dtype=np.int64)
+    blocks = [network.predict_digit(to_inputs(images[start:start + PREDICTION_BLOCK_ROWS]))
+              for start in range(0, len(images), PREDICTION_BLOCK_ROWS)]
+    return np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -42,8 +54,9 @@ class Evaluation:
 
 
 def evaluate(network: Network, images: np.ndarray, labels: np.ndarray, n_classes: int = 10) -> Evaluation:
-    """images `(n, 784)`, labels `(n,)` -> the confusion matrix of the network's guesses."""
-    guesses = network.predict_digit(images) if len(images) else np.zeros(0, dtype=int)
+    """images `(n, 784)` (float inputs, or uint8 pixels: see predicted_digits), labels `(n,)` -> the
+    confusion matrix of the network's guesses."""
+    guesses = predicted_digits(network, images)
     confusion = np.zeros((n_classes, n_classes), dtype=np.int64)
     np.add.at(confusion, (labels.astype(np.int64), guesses), 1)
     return Evaluation(confusion)

@@ -26,6 +26,7 @@ from .costs import COSTS, cost, one_hot, output_delta  # noqa: F401 (public here
 from .augment import Distortion
 from .data import Dataset
 from .errors import DigitnetError
+from .evaluation import predicted_digits
 from .fast_backprop import Workspace
 from .network import ACTIVATIONS, PREDICTION_BLOCK_ROWS, Network
 from .optimizers import OPTIMIZERS, SGD, Adam, Momentum, Optimizer, make_optimizer  # noqa: F401 (public here too)
@@ -232,9 +233,9 @@ def train(network: Network, dataset: Dataset, settings: TrainingSettings = Train
 
     helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="digitnet-validate")
 
-    def count_correct(images: np.ndarray, labels: np.ndarray) -> int:
+    def count_correct(pixels: np.ndarray, labels: np.ndarray) -> int:
         with np.errstate(over="ignore", invalid="ignore"):  # as train's loop: errstate is per thread
-            return int((network.predict_digit(images) == labels).sum())
+            return int((predicted_digits(network, pixels) == labels).sum())
 
     def validation_accuracy() -> float:
         """network.accuracy on the validation images, the rows from about the middle on counted by the
@@ -242,7 +243,7 @@ def train(network: Network, dataset: Dataset, settings: TrainingSettings = Train
         cores (one pass over 10,000 images would take ~6% of an epoch). The split falls on a block
         boundary of predict_digit (PREDICTION_BLOCK_ROWS), so both parts are computed block by block
         exactly as one call computes them: the same count as network.accuracy, on any BLAS kernel."""
-        images, labels = dataset.validation_images, dataset.validation_labels
+        images, labels = dataset.validation_pixels, dataset.validation_labels  # uint8, made float per block
         split = min(round(len(images) / 2 / PREDICTION_BLOCK_ROWS) * PREDICTION_BLOCK_ROWS, len(images))
         second_part = helper.submit(count_correct, images[split:], labels[split:])
         return (count_correct(images[:split], labels[:split]) + second_part.result()) / max(len(images), 1)

@@ -248,7 +248,7 @@ def _work(spec: JobSpec, messages, resume, stop, shared, generation) -> None:
         if not result.history:
             messages.put(("ended", {"saved": None, "interrupted": True, "best_epoch": 0, "test_accuracy": None}))
             return
-        test = evaluate(network, dataset.test_images, dataset.test_labels)
+        test = evaluate(network, dataset.test_pixels, dataset.test_labels)
         metadata = training_metadata(spec.settings, result, dataset)
         metadata["test_accuracy"] = test.accuracy
         save_new_model(spec.out, network, metadata)

@@ -178,7 +178,7 @@ def execute_run(run: Run, dataset: Dataset | None = None, keep_network: bool = F
         raise RunInterrupted(f"run {run.key} interrupted")
     return RunResult(
         run=run, parameter_count=network.parameter_count,
-        test_accuracy=evaluate(network, dataset.test_images, dataset.test_labels).accuracy,
+        test_accuracy=evaluate(network, dataset.test_pixels, dataset.test_labels).accuracy,
         validation_accuracy=result.history[result.best_epoch - 1].validation_accuracy,
         best_epoch=result.best_epoch,
         validation_curve=[record.validation_accuracy for record in result.history],
