@@ -9,8 +9,8 @@ jax, ..., digitnet, ...) so that a busy moment of a shared machine hurts all of 
 every figure is the median of the repeats.
 
     pip install -e '.[bench]'           # torch (CPU), jax + optax, scikit-learn; never needed to use digitnet
-    python benchmarks/compare_frameworks.py            # ~12 minutes on 2 cores
-    python benchmarks/compare_frameworks.py --quick    # a rough look in ~2-3 minutes
+    python benchmarks/compare_frameworks.py            # ~15 minutes on 2 idle cores
+    python benchmarks/compare_frameworks.py --quick    # a rough look in ~2 minutes (~4 on a busy machine)
 
 It prints markdown tables: the targets of issue #16 (met or not), whole processes (`digitnet train`,
 `digitnet evaluate`, loading MNIST, the PyTorch and JAX scripts in benchmarks/frameworks/: wall
@@ -22,6 +22,7 @@ PyTorch. This script is never run by the test suite.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 import tempfile
@@ -54,6 +55,8 @@ def run_whole_processes(args, runs: WholeProcessRuns, repeat: int):
             runs.digitnet_train(3, like_the_others=False)
         runs.digitnet_train(epochs, like_the_others=True)
         runs.script("torch", epochs)
+        if epochs == 3 and not args.quick:
+            runs.script("torch", epochs, threads=None)  # as a user runs it: torch's own thread count
         if not args.no_jax:
             runs.script("jax", epochs)
     runs.evaluate()
@@ -77,23 +80,28 @@ def run_in_process(args, repeat: int, results: dict):
     if args.no_jax:
         frameworks.remove("jax")
     script = HERE / "compare_frameworks.py"
+    def keep(runs, figures):
+        if figures is not None:
+            runs.append(figures)
+
     for name in frameworks:
-        results["runs"].setdefault(name, []).append(run_job(script, {
+        keep(results["runs"].setdefault(name, []), run_job(script, {
             "kind": "train", "framework": name, "layer_sizes": VIDEO_NETWORK, "epochs": args.epochs,
             "inference": name in INFERENCE, "nielsen_subset": args.nielsen_subset}))
     for sizes in BIGGER[-1:] if args.quick else BIGGER:
         for name in ("digitnet", *torches):
-            results["bigger"].setdefault((sizes, name), []).append(run_job(script, {
+            keep(results["bigger"].setdefault((sizes, name), []), run_job(script, {
                 "kind": "train", "framework": name, "layer_sizes": sizes, "epochs": max(2, args.epochs // 2)}))
     if not args.quick:
-        results["all_60000"].append(run_job(script, {
+        keep(results["all_60000"], run_job(script, {
             "kind": "train", "framework": "digitnet-60000", "layer_sizes": VIDEO_NETWORK, "epochs": args.epochs}))
-    results["defaults"].append(run_job(script, {"kind": "defaults", "layer_sizes": VIDEO_NETWORK}))
+    keep(results["defaults"], run_job(script, {"kind": "defaults", "layer_sizes": VIDEO_NETWORK}))
     print(f"per epoch: repeat {repeat + 1}/{args.repeats} done, load average {os.getloadavg()[0]:.2f}", file=sys.stderr)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3, help="runs of each trainer (the median is shown)")
     parser.add_argument("--epochs", type=int, default=5, help="epochs per in-process training run")
     parser.add_argument("--marginal-epochs", type=int, nargs=2, default=[4, 12], metavar=("SHORT", "LONG"),
@@ -114,6 +122,9 @@ def main(argv=None):
         return 0
     if args.quick:
         args.repeats, args.epochs, args.marginal_epochs = 1, 2, [2, 6]
+    if not args.no_jax and importlib.util.find_spec("jax") is None:
+        print("JAX is not installed (pip install -e '.[bench]'): its runs are left out", file=sys.stderr)
+        args.no_jax = True
 
     print("# digitnet vs PyTorch vs JAX vs scikit-learn vs Nielsen's loop\n")
     command = ["python", "benchmarks/compare_frameworks.py", *(argv if argv is not None else sys.argv[1:])]

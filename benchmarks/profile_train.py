@@ -38,7 +38,8 @@ def start_up_seconds(env) -> float:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--out", type=Path, default=HERE / "profile_train.txt", help="where the text profile goes")
     parser.add_argument("train_args", nargs="*", default=["--epochs", "3", "--batch-size", "32"],
                         help="arguments for `digitnet train` (after --)")

@@ -64,7 +64,11 @@ def worker(job):
 
 
 def run_job(script, job):
-    """`job` in a fresh `python script --worker JOB` process; its figures."""
-    output = subprocess.run([sys.executable, str(script), "--worker", json.dumps(job)], check=True,
-                            capture_output=True, text=True).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    """`job` in a fresh `python script --worker JOB` process; its figures, or None (said on stderr) if
+    it failed, so one broken trainer leaves a gap in the tables instead of ending the benchmark."""
+    done = subprocess.run([sys.executable, str(script), "--worker", json.dumps(job)], capture_output=True, text=True)
+    if done.returncode != 0:
+        print(f"job {job['framework'] if 'framework' in job else job['kind']} failed:\n{done.stderr[-1500:]}",
+              file=sys.stderr)
+        return None
+    return json.loads(done.stdout.strip().splitlines()[-1])

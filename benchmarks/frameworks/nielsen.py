@@ -74,7 +74,8 @@ def softmax_column(z):
 
 
 def train_nielsen(data, initial, epochs, subset):
-    """Nielsen's loop is slow, so each epoch's time is measured on `subset` images and scaled to 50,000."""
+    """Nielsen's loop is slow, so each epoch's time is measured on `subset` images and scaled to 50,000.
+    `initial`: [(W (n_out, n_in), b (n_out,)), ...] to start from; `data`: common.as_arrays's dict."""
     network = NielsenNetwork(initial)
     rng = np.random.default_rng(0)
     columns = data["train_images"][:, :, np.newaxis]  # (n, 784, 1): Nielsen's column vectors

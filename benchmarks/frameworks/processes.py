@@ -110,13 +110,16 @@ class WholeProcessRuns:
         name = f"digitnet-{'like' if like_the_others else 'defaults'}-{epochs or 'all'}"
         return self._record(name, figures)
 
-    def script(self, framework: str, epochs: int):
-        """benchmarks/frameworks/{torch,jax}_mlp.py --epochs N on the shipped IDX files."""
-        command = [sys.executable, str(HERE / f"{framework}_mlp.py"), "--data", str(self.data_dir), "--epochs", str(epochs),
-                   *(["--threads", "1"] if framework == "torch" else [])]  # why: torch_mlp.py's docstring
+    def script(self, framework: str, epochs: int, threads: int | None = 1):
+        """benchmarks/frameworks/{torch,jax}_mlp.py --epochs N on the shipped IDX files; PyTorch with
+        `--threads 1` unless `threads` is None (why: torch_mlp.py's docstring)."""
+        command = [sys.executable, str(HERE / f"{framework}_mlp.py"), "--data", str(self.data_dir), "--epochs", str(epochs)]
+        if framework == "torch" and threads is not None:
+            command += ["--threads", str(threads)]
         figures = run_process(command, self.env)
         figures["test_accuracy"] = test_accuracy(figures["stdout"])
-        return self._record(f"{framework}-{epochs}", figures)
+        name = f"{framework}-{epochs}" if framework != "torch" or threads is not None else f"torch-own-threads-{epochs}"
+        return self._record(name, figures)
 
     def evaluate(self):
         return self._record("evaluate", run_process([*digitnet_command(), "evaluate"], self.env, cwd=self.workdir))
