@@ -9,7 +9,7 @@ import time
 import numpy as np
 
 from digitnet.network import Network
-from digitnet.training import TrainingSettings, backprop, make_optimizer, one_hot, train
+from digitnet.training import TrainingSettings, train
 
 from .common import BATCH_SIZE, LEARNING_RATE, float_inputs
 
@@ -58,6 +58,8 @@ def train_digitnet_reference(data, layer_sizes, epochs):
     """digitnet's math as written, no fast path: `backprop` on each mini-batch and an optimizer over the
     list of weight and bias arrays (the loop `train` ran before issue #5, without its validation pass
     and per-batch bookkeeping, so a little faster than it was)."""
+    from digitnet.training import backprop, make_optimizer, one_hot  # here: should they move, only this row is lost
+
     network = Network(layer_sizes, "sigmoid", "softmax", seed=0)
     settings = constant_settings(epochs)
     rng = np.random.default_rng(settings.seed)

@@ -67,6 +67,9 @@ def print_targets(args, whole, per_epoch):
             "<= 50", lambda v: v <= 50)
     if per_epoch is not None:
         runs, bigger = per_epoch["runs"], per_epoch["bigger"]
+        if runs.get("jax"):
+            row("per epoch inside the process (start-up and JAX's compile excluded): JAX / digitnet",
+                ratio(median(runs["jax"], "epoch_seconds"), median(runs["digitnet"], "epoch_seconds")), "x", "", None)
         big = (784, 300, 100, 10)
         row("784-300-100-10 per epoch: PyTorch (its faster thread setting) / digitnet",
             ratio(fastest_torch(lambda name: bigger.get((big, name)), "epoch_seconds", min),
