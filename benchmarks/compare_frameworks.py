@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -61,8 +62,11 @@ def run_whole_processes(args, runs: WholeProcessRuns, repeat: int):
             runs.script("jax", epochs)
     runs.evaluate()
     cache_home = tempfile.mkdtemp(prefix="digitnet-cache-")  # an empty user cache: the first use ever
-    runs.load_probe(cache_home, "load-first-use")
-    runs.load_probe(cache_home, "load-after-first-use")
+    try:
+        runs.load_probe(cache_home, "load-first-use")
+        runs.load_probe(cache_home, "load-after-first-use")
+    finally:
+        shutil.rmtree(cache_home, ignore_errors=True)
     if not args.quick:
         runs.digitnet_train(None, like_the_others=False)  # `digitnet train`, no flags: its peak memory
     print(f"whole processes: repeat {repeat + 1}/{args.repeats} done, load average {os.getloadavg()[0]:.2f}",
