@@ -182,7 +182,9 @@ class Network:
     def feedforward(self, inputs) -> np.ndarray:
         """Output activations for a batch: `(batch, 784)` -> `(batch, 10)`; the same numbers as
         `trace(inputs).outputs`, without keeping each layer's."""
-        a = self._as_batch(inputs)
+        return self._feedforward(self._as_batch(inputs))
+
+    def _feedforward(self, a: np.ndarray) -> np.ndarray:
         for l, (w, b) in enumerate(zip(self.weights, self.biases)):
             a = self.activation_of_layer(l)(a @ w.T + b)  # a' = σ(W a + b)  (batch, n_out)
         return a
@@ -239,10 +241,10 @@ class Network:
         Computed in blocks of PREDICTION_BLOCK_ROWS rows (see there), so the answer for a row never
         depends on how many other rows came with it, as long as calls start at a block boundary."""
         inputs = self._as_batch(inputs)
-        if len(inputs) == 0:
-            return np.zeros(0, dtype=np.int64)
         with np.errstate(over="ignore", invalid="ignore"):  # a NaN row's argmax is 0, as before; no warning
-            return np.concatenate([self.feedforward(inputs[start:start + PREDICTION_BLOCK_ROWS]).argmax(axis=1)
+            if len(inputs) <= PREDICTION_BLOCK_ROWS:  # one block (one drawing: the explorer's case)
+                return self._feedforward(inputs).argmax(axis=1) if len(inputs) else np.zeros(0, dtype=np.int64)
+            return np.concatenate([self._feedforward(inputs[start:start + PREDICTION_BLOCK_ROWS]).argmax(axis=1)
                                    for start in range(0, len(inputs), PREDICTION_BLOCK_ROWS)])
 
     def accuracy(self, inputs, labels) -> float:
