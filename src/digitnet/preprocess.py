@@ -268,15 +268,35 @@ def _uneven_paper(gray: np.ndarray) -> np.ndarray | None:
         return None
     row_edges = np.linspace(0, height, rows + 1).astype(int)
     col_edges = np.linspace(0, width, cols + 1).astype(int)
-    tiles = np.array([[np.percentile(gray[r0:r1, c0:c1], PAPER_PERCENTILE)
-                       for c0, c1 in zip(col_edges[:-1], col_edges[1:])]
-                      for r0, r1 in zip(row_edges[:-1], row_edges[1:])], dtype=np.float32)  # (rows, cols)
+    tiles = _tile_percentiles(gray, row_edges, col_edges, PAPER_PERCENTILE)  # (rows, cols)
     framed = np.pad(tiles, 1, mode="edge")
     tiles = np.min([framed[1 + dy:1 + dy + rows, 1 + dx:1 + dx + cols]
                     for dy in (-1, 0, 1) for dx in (-1, 0, 1)], axis=0)  # skip tiles under a stroke
     if float(tiles.max() - tiles.min()) < UNEVEN_PAPER:
         return None
     return np.asarray(Image.fromarray(tiles).resize((width, height), Image.Resampling.BILINEAR))
+
+
+def _tile_percentiles(gray: np.ndarray, row_edges: np.ndarray, col_edges: np.ndarray,
+                      percentile: float) -> np.ndarray:
+    """The `percentile` of each tile of `gray` `(H, W)` cut at `row_edges` and `col_edges` ->
+    `(rows, cols)` float32, exactly as np.percentile of each tile alone gives it.
+
+    Tiles of one shape are stacked and done in one call along their last axis (the same partition
+    and interpolation, value for value): 64 calls of np.percentile took ~3.5 ms of a 280x280
+    drawing's ~6.5 ms, one per shape (at most 4) ~0.4 ms. `edges` come from np.linspace, so tile
+    heights (and widths) take at most two values."""
+    heights, widths = np.diff(row_edges), np.diff(col_edges)
+    tiles = np.empty((len(heights), len(widths)), dtype=np.float32)
+    for height in np.unique(heights):
+        rows = np.flatnonzero(heights == height)
+        for width in np.unique(widths):
+            cols = np.flatnonzero(widths == width)
+            stack = np.stack([gray[row_edges[r]:row_edges[r] + height, col_edges[c]:col_edges[c] + width].reshape(-1)
+                              for r in rows for c in cols])  # (tiles of this shape, height * width)
+            found = np.percentile(stack, percentile, axis=1)  # (tiles of this shape,)
+            tiles[np.ix_(rows, cols)] = found.reshape(len(rows), len(cols))
+    return tiles
 
 
 def _check_one_digit(digit: np.ndarray, name: str) -> None:
