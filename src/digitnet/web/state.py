@@ -7,17 +7,21 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import time
 from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 from fastapi import HTTPException, Query
+from threadpoolctl import ThreadpoolController
 
 from ..errors import DigitnetError
 from ..familiarity import TrainingDigits, familiarity
 from ..modelfile import Model, load_model
+from .timing import StageTimes
 
 if TYPE_CHECKING:
     from .jobs import JobRegistry
@@ -57,6 +61,11 @@ class ExplorerState:
         # enough, as each of uvicorn's threads then kept its freed buffers resident in its own malloc arena
         # (16 pictures in turn still cost +1 GB). A 280x280 drawing takes a few milliseconds.
         self.picture_preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="digitnet-pictures")
+        # The far-from-digits search runs on one BLAS thread. With two, OpenBLAS splits each search across
+        # both cores and waits for the slower half: with a training job holding the other core, a 1.8 ms
+        # search took 5-20 ms. Only the picture thread changes the limit (one at a time, so nothing races
+        # to restore it); made once here, as finding the BLAS libraries takes ~0.2 ms.
+        self._blas = ThreadpoolController()
 
     def model_files(self) -> list[str] | None:
         """The folder's model files, sorted; read again only when the folder changes (a folder of 50,000
@@ -134,15 +143,41 @@ class ExplorerState:
         use (~0.5 s, ~80 MB), then kept."""
         if inputs.size != 784:
             return None
+        # On the picture-preparing thread: ~20 MFLOP of BLAS from uvicorn's 40 threads at once made
+        # OpenBLAS contend with itself (20 users drawing: 45 requests/s, p99 1.9 s).
+        training_digits = self.training_digits()
+        return self.picture_preparer.submit(self._familiarity_here, inputs, training_digits).result()
+
+    def prepare_drawing(self, prepare: Callable[[], np.ndarray], times: StageTimes,
+                        with_familiarity: bool = True) -> tuple[np.ndarray, tuple[float, bool] | None]:
+        """`prepare()` (a drawing -> its inputs `(784,)`), then `familiarity` of them, in one trip to
+        the picture-preparing thread: every hand-over between threads waits for the scheduler, which
+        costs milliseconds on two cores busy with a training job. -> (inputs, familiarity's answer,
+        None if not `with_familiarity` or the inputs are not 28x28)."""
+        # made (or waited for) here, not on the shared thread
+        training_digits = self.training_digits() if with_familiarity else None
+        submitted = time.perf_counter()
+
+        def on_picture_thread():
+            times.add("wait", time.perf_counter() - submitted)
+            with times.stage("prepare"):
+                inputs = prepare()
+            with times.stage("familiarity"):
+                found = (self._familiarity_here(inputs, training_digits)
+                         if training_digits is not None and inputs.size == 784 else None)
+            return inputs, found
+
+        return self.picture_preparer.submit(on_picture_thread).result()
+
+    def _familiarity_here(self, inputs: np.ndarray, training_digits: TrainingDigits) -> tuple[float, bool]:
+        """`familiarity` of one input on this thread (the picture-preparing one), recent answers kept."""
         key = hashlib.blake2b(np.ascontiguousarray(inputs, np.float32).tobytes(), digest_size=16).digest()
         with self._familiarity_lock:
             known = self._recent_familiarity.get(key)
-        if known is not None:  # the same drawing again (a lab slider moving): the search takes ~40 MFLOP
+        if known is not None:  # the same drawing again (a lab slider moving): the search reads 39 MB
             return known
-        # On the picture-preparing thread: ~40 MFLOP of BLAS from uvicorn's 40 threads at once made
-        # OpenBLAS contend with itself (20 users drawing: 45 requests/s, p99 1.9 s).
-        training_digits = self.training_digits()
-        score, is_far = self.picture_preparer.submit(familiarity, inputs, training_digits).result()
+        with self._blas.limit(limits=1, user_api="blas"):
+            score, is_far = familiarity(inputs, training_digits)
         found = (float(score[0]), bool(is_far[0]))
         with self._familiarity_lock:
             self._recent_familiarity[key] = found
