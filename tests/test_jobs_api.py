@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -282,6 +283,17 @@ def test_bad_settings_are_one_line_4xx_naming_the_problem(http, change, message)
     assert isinstance(detail, str) and "\n" not in detail and message in detail
     assert http.get("/api/jobs").json()["jobs"] == [] or all(
         job["state"] in ("finished", "stopped", "failed") for job in http.get("/api/jobs").json()["jobs"])
+
+
+def test_the_errors_quoted_in_the_api_doc_are_the_servers_words(http):
+    """docs/lab-api.md's table of errors: each row's request, sent, answers that row's status and
+    detail word for word (the doc once quoted messages the code did not give)."""
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "lab-api.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(\{.*\})` \| (\d{3}) \| `([^`]+)`", doc, flags=re.MULTILINE)
+    assert len(rows) >= 8, "the doc's table of errors is gone or changed shape"
+    for request, status, detail in rows:
+        response = http.post("/api/jobs", json={**TINY, **json.loads(request)})
+        assert (response.status_code, response.json()["detail"]) == (int(status), detail), request
 
 
 def test_a_body_that_is_not_an_object_gets_an_example_of_one(http):
