@@ -51,7 +51,7 @@ P99_TARGET_MS = 50
 SLOWDOWN_TARGET = 0.15
 
 
-STAGES = ("model", "wait", "prepare", "familiarity", "network", "json", "total")
+STAGES = ("wait", "model", "prepare", "familiarity", "network", "json", "total")
 
 
 def environment(source: Path) -> dict:

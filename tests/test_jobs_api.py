@@ -192,6 +192,32 @@ def test_pause_resume_and_stop_keeps_the_best_epoch(http, models):
         assert refused.status_code == 409 and f"nothing to {verb}" in refused.json()["detail"]
 
 
+def test_job_model_is_made_again_only_when_the_weights_change(server, http):
+    """Drawings on job:ID reuse one Model while the weights stand still (a paused job), and get the
+    worker's newer weights as soon as it publishes them."""
+    job = start(http, epochs=30, name="cached")
+    events(http, job["id"], until=lambda name, data: name == "progress")
+    http.post(f"/api/jobs/{job['id']}/pause")
+    registry = server.app.state.explorer.jobs
+    training = registry.get(job["id"]).training
+    deadline = time.monotonic() + WAIT_SECONDS
+    while True:  # the worker pauses at its next check: until then it may publish once more
+        first = registry.model(job["id"])
+        time.sleep(0.5)  # two report periods (update_seconds 0.25)
+        if registry.model(job["id"]) is first:
+            break
+        assert time.monotonic() < deadline
+    assert registry.model(job["id"]) is first and first.network is training.current_network()
+    frozen = first.network.weights[0].copy()
+    http.post(f"/api/jobs/{job['id']}/resume")
+    events(http, job["id"], until=lambda name, data: name == "progress")
+    wait_for(http, job["id"], lambda j: j["progress"]["images_done"] > 0)
+    while (later := registry.model(job["id"])) is first:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert not np.array_equal(later.network.weights[0], frozen)  # it learned meanwhile, and job:ID shows it
+
+
 def test_a_second_tab_sees_the_job_and_its_progress_so_far(server, http):
     job = start(http, epochs=30, name="watched")
     events(http, job["id"], until=lambda name, data: name == "epoch")

@@ -8,6 +8,7 @@ The answer's `Server-Timing` header says where the server's time went (timing.py
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import io
@@ -32,11 +33,18 @@ def prediction_routes(state: ExplorerState) -> APIRouter:
     router = APIRouter()
 
     @router.post("/api/predict", response_model=Prediction, summary="Run a drawing through the network")
-    def predict(request: PredictRequest, model: str | None = MODEL_QUERY) -> Response:
+    async def predict(request: PredictRequest, model: str | None = MODEL_QUERY) -> Response:
+        # The whole answer is made on the picture-preparing thread, handed there straight from the event
+        # loop and back: a plain `def` route would run on uvicorn's thread pool and hand over twice
+        # more, and each hand-over is a wake-up that waits for a core while a job trains.
         times = StageTimes()
+        return await asyncio.wrap_future(state.on_picture_thread(lambda: answer(request, model, times), times))
+
+    def answer(request: PredictRequest, model: str | None, times: StageTimes) -> Response:
+        """The drawing's answer (on the picture-preparing thread)."""
         with times.stage("model"):
             network = state.model(model).network
-        inputs, familiarity = drawing_input(request, state, times)  # (784,)
+        inputs, familiarity = prepared_input(request, state, times)  # (784,)
         if inputs.shape != (network.layer_sizes[0],):
             raise HTTPException(422, f"this model takes {network.layer_sizes[0]} inputs, not {inputs.size}")
         with times.stage("network"):
@@ -71,26 +79,33 @@ def as_familiarity(found: tuple[float, bool] | None) -> Familiarity | None:
 
 def drawing_input(request: PredictRequest, state: ExplorerState, times: StageTimes,
                   familiarity: bool = True) -> tuple[np.ndarray, Familiarity | None]:
+    """`prepared_input` from a thread of uvicorn's pool: one trip to the picture-preparing thread."""
+    return state.on_picture_thread(lambda: prepared_input(request, state, times, familiarity), times).result()
+
+
+def prepared_input(request: PredictRequest, state: ExplorerState, times: StageTimes,
+                   familiarity: bool = True) -> tuple[np.ndarray, Familiarity | None]:
     """The request's image or pixels -> (the network's input `(784,)` float32 in [0, 1], how far it is
-    from the training digits, or None if not asked for). Both on the picture-preparing thread, in one
-    trip (state.prepare_drawing)."""
+    from the training digits, or None if not asked for). Call it on the picture-preparing thread:
+    one picture at a time, as a large one takes ~35 bytes per pixel while prepared (see ExplorerState)."""
     if (request.image is None) == (request.pixels is None):
         raise HTTPException(422, "give exactly one of image (a PNG data URL) or pixels (784 numbers in 0..1)")
-    if request.pixels is not None:
-        pixels = np.asarray(request.pixels, dtype=np.float32)
-        inputs, found = state.prepare_drawing(lambda: pixels, times, familiarity)
-        return inputs, as_familiarity(found)
-    encoded = DATA_URL.sub("", request.image.strip(), count=1)
-    try:
-        data = base64.b64decode(encoded, validate=True)
-    except (binascii.Error, ValueError):
-        raise HTTPException(422, "image: not valid base64 (send a data URL such as canvas.toDataURL('image/png') gives)") \
-            from None
-    _check_image_size(data)
-    # One at a time, on one thread (see ExplorerState): a large picture takes ~35 bytes per pixel while prepared.
-    # The CLI's code path; a blank drawing raises DigitnetError -> 422.
-    inputs, found = state.prepare_drawing(lambda: to_network_input(data), times, familiarity)
-    return inputs, as_familiarity(found)
+    with times.stage("prepare"):
+        if request.pixels is not None:
+            inputs = np.asarray(request.pixels, dtype=np.float32)
+        else:
+            encoded = DATA_URL.sub("", request.image.strip(), count=1)
+            try:
+                data = base64.b64decode(encoded, validate=True)
+            except (binascii.Error, ValueError):
+                raise HTTPException(422, "image: not valid base64 (send a data URL such as canvas.toDataURL('image/png') "
+                                         "gives)") from None
+            _check_image_size(data)
+            inputs = to_network_input(data)  # the CLI's code path; a blank drawing raises DigitnetError -> 422
+    if not familiarity:
+        return inputs, None
+    with times.stage("familiarity"):
+        return inputs, as_familiarity(state.familiarity_here(inputs))
 
 
 def _check_image_size(data: bytes) -> None:

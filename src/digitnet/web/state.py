@@ -10,9 +10,9 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 from fastapi import HTTPException, Query
@@ -25,6 +25,8 @@ from .timing import StageTimes
 
 if TYPE_CHECKING:
     from .jobs import JobRegistry
+
+T = TypeVar("T")
 
 # A file name of the folder: no path separators, no hidden files, the model suffix.
 MODEL_FILE_NAME = re.compile(r"[^/\\\x00.][^/\\\x00]{0,250}\.safetensors")
@@ -148,26 +150,19 @@ class ExplorerState:
         training_digits = self.training_digits()
         return self.picture_preparer.submit(self._familiarity_here, inputs, training_digits).result()
 
-    def prepare_drawing(self, prepare: Callable[[], np.ndarray], times: StageTimes,
-                        with_familiarity: bool = True) -> tuple[np.ndarray, tuple[float, bool] | None]:
-        """`prepare()` (a drawing -> its inputs `(784,)`), then `familiarity` of them, in one trip to
-        the picture-preparing thread: every hand-over between threads waits for the scheduler, which
-        costs milliseconds on two cores busy with a training job. -> (inputs, familiarity's answer,
-        None if not `with_familiarity` or the inputs are not 28x28)."""
-        # made (or waited for) here, not on the shared thread
-        training_digits = self.training_digits() if with_familiarity else None
+    def on_picture_thread(self, work: Callable[[], T], times: StageTimes) -> Future[T]:
+        """Run `work()` on the picture-preparing thread, its time waiting for it counted as `wait`."""
         submitted = time.perf_counter()
 
-        def on_picture_thread():
+        def timed() -> T:
             times.add("wait", time.perf_counter() - submitted)
-            with times.stage("prepare"):
-                inputs = prepare()
-            with times.stage("familiarity"):
-                found = (self._familiarity_here(inputs, training_digits)
-                         if training_digits is not None and inputs.size == 784 else None)
-            return inputs, found
+            return work()
 
-        return self.picture_preparer.submit(on_picture_thread).result()
+        return self.picture_preparer.submit(timed)
+
+    def familiarity_here(self, inputs: np.ndarray) -> tuple[float, bool] | None:
+        """`familiarity(inputs)` computed on the calling thread: call it on the picture-preparing one."""
+        return None if inputs.size != 784 else self._familiarity_here(inputs, self.training_digits())
 
     def _familiarity_here(self, inputs: np.ndarray, training_digits: TrainingDigits) -> tuple[float, bool]:
         """`familiarity` of one input on this thread (the picture-preparing one), recent answers kept."""

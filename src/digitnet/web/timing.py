@@ -2,10 +2,10 @@
 
 Browsers' developer tools show the header beside each request; benchmarks/lab_responsiveness.py
 reads it to say which part of a drawing's round trip grew while a job trains. The stages of
-POST /api/predict: `model` (finding the named model: a file's stat, a job's current weights),
-`wait` (for the picture-preparing thread: another picture, or a busy CPU), `prepare` (the PNG to
-784 inputs), `familiarity` (the far-from-digits check), `network` (the trace), `json` (the answer
-as text), and `total` (the handler, from its first line to its answer).
+POST /api/predict: `wait` (for the picture-preparing thread, where the answer is made: another
+picture, or a busy CPU), `model` (finding the named model: a file's stat, a job's current
+weights), `prepare` (the PNG to 784 inputs), `familiarity` (the far-from-digits check), `network`
+(the trace), `json` (the answer as text), and `total` (the handler, from its first line to its answer).
 """
 
 from __future__ import annotations
