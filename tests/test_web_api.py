@@ -160,6 +160,13 @@ def test_predict_drawing_is_prepared_like_the_cli_does(client):
     assert bare.status_code == 200 and bare.json()["digit"] == 1
 
 
+def test_a_key_with_a_line_break_still_gets_one_line(client):
+    """Unknown keys are named in the error; a key is the sender's text and may hold a line break."""
+    for route in ("/api/predict", "/api/model/select"):
+        detail = assert_clear_error(client.post(route, json={"a\nb\u2028c": 1}), 422)
+        assert "'a\\nb\\u2028c'" in detail
+
+
 def test_predict_says_where_the_server_time_went(client):
     """Server-Timing names each stage of a drawing's answer; the stages ran inside the handler, so
     they add up to at most its total (each figure rounded to 0.01 ms)."""

@@ -68,12 +68,8 @@ def json_answer(body: str, times: StageTimes) -> Response:
     return Response(body, media_type="application/json", headers={"Server-Timing": times.header()})
 
 
-def familiarity_of(state: ExplorerState, inputs: np.ndarray) -> Familiarity | None:
-    """The far-from-digits signal for one input `(784,)`, as the page receives it."""
-    return as_familiarity(state.familiarity(inputs))
-
-
 def as_familiarity(found: tuple[float, bool] | None) -> Familiarity | None:
+    """The far-from-digits signal (score, is_far) as the page receives it."""
     return None if found is None else Familiarity(score=round(found[0], 4), is_far=found[1])
 
 

@@ -139,17 +139,6 @@ class ExplorerState:
                 self._test_set = (dataset.test_images, dataset.test_labels)
             return self._test_set
 
-    def familiarity(self, inputs: np.ndarray) -> tuple[float, bool] | None:
-        """How far one input `(784,)` is from MNIST's training digits (familiarity.py): (score, is_far),
-        or None for an input that is not 28x28. The training digits are read and blurred on first
-        use (~0.5 s, ~80 MB), then kept."""
-        if inputs.size != 784:
-            return None
-        # On the picture-preparing thread: ~20 MFLOP of BLAS from uvicorn's 40 threads at once made
-        # OpenBLAS contend with itself (20 users drawing: 45 requests/s, p99 1.9 s).
-        training_digits = self.training_digits()
-        return self.picture_preparer.submit(self._familiarity_here, inputs, training_digits).result()
-
     def on_picture_thread(self, work: Callable[[], T], times: StageTimes) -> Future[T]:
         """Run `work()` on the picture-preparing thread, its time waiting for it counted as `wait`."""
         submitted = time.perf_counter()
@@ -161,7 +150,11 @@ class ExplorerState:
         return self.picture_preparer.submit(timed)
 
     def familiarity_here(self, inputs: np.ndarray) -> tuple[float, bool] | None:
-        """`familiarity(inputs)` computed on the calling thread: call it on the picture-preparing one."""
+        """How far one input `(784,)` is from MNIST's training digits (familiarity.py): (score, is_far),
+        or None for an input that is not 28x28. Call it on the picture-preparing thread: ~20 MFLOP of
+        BLAS from uvicorn's 40 threads at once made OpenBLAS contend with itself (20 users drawing:
+        45 requests/s, p99 1.9 s). The training digits are read and blurred on first use (~0.5 s,
+        ~40 MB), then kept."""
         return None if inputs.size != 784 else self._familiarity_here(inputs, self.training_digits())
 
     def _familiarity_here(self, inputs: np.ndarray, training_digits: TrainingDigits) -> tuple[float, bool]:
