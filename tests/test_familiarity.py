@@ -98,3 +98,19 @@ def test_one_input_or_none(reference):
     assert score.shape == is_far.shape == (0,)
     score, is_far = familiarity(drawn(DIGITS["1"]), reference)
     assert score.shape == (1,)
+
+
+def test_both_distances_match_their_definitions(reference, mnist):
+    """One product x.t serves both distances; checked against the definitions written out in float64
+    (|x - t| and 1 - x.t / (|x| |t|), over all 50,000 training digits) for digits, shapes and noise."""
+    rng = np.random.default_rng(3)
+    inputs = np.vstack([mnist.test_images[:4], drawn(NOT_DIGITS["X"]), drawn(NOT_DIGITS["smiley"]),
+                        rng.random((2, 784), dtype=np.float32)])  # (8, 784)
+    euclidean, cosine = reference.nearest_distances(inputs)
+    x = features(inputs).astype(np.float64)  # (8, 196)
+    t = reference.features.astype(np.float64)  # (50000, 196)
+    expected_euclidean = np.sqrt(np.maximum((x ** 2).sum(1)[:, None] + (t ** 2).sum(1)[None] - 2 * x @ t.T, 0)).min(1)
+    expected_cosine = 1 - ((x @ t.T) / np.linalg.norm(x, axis=1)[:, None] / np.linalg.norm(t, axis=1)[None]).max(1)
+    # float32 rounding of |x|^2 + |t|^2 - 2 x.t (|x|^2 ~ 10) and of cosines near 1
+    np.testing.assert_allclose(euclidean, expected_euclidean, atol=2e-3)
+    np.testing.assert_allclose(cosine, expected_cosine, atol=1e-5)

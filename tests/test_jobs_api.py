@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -191,6 +192,32 @@ def test_pause_resume_and_stop_keeps_the_best_epoch(http, models):
         assert refused.status_code == 409 and f"nothing to {verb}" in refused.json()["detail"]
 
 
+def test_job_model_is_made_again_only_when_the_weights_change(server, http):
+    """Drawings on job:ID reuse one Model while the weights stand still (a paused job), and get the
+    worker's newer weights as soon as it publishes them."""
+    job = start(http, epochs=30, name="cached")
+    events(http, job["id"], until=lambda name, data: name == "progress")
+    http.post(f"/api/jobs/{job['id']}/pause")
+    registry = server.app.state.explorer.jobs
+    training = registry.get(job["id"]).training
+    deadline = time.monotonic() + WAIT_SECONDS
+    while True:  # the worker pauses at its next check: until then it may publish once more
+        first = registry.model(job["id"])
+        time.sleep(0.5)  # two report periods (update_seconds 0.25)
+        if registry.model(job["id"]) is first:
+            break
+        assert time.monotonic() < deadline
+    assert registry.model(job["id"]) is first and first.network is training.current_network()
+    frozen = first.network.weights[0].copy()
+    http.post(f"/api/jobs/{job['id']}/resume")
+    events(http, job["id"], until=lambda name, data: name == "progress")
+    wait_for(http, job["id"], lambda j: j["progress"]["images_done"] > 0)
+    while (later := registry.model(job["id"])) is first:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert not np.array_equal(later.network.weights[0], frozen)  # it learned meanwhile, and job:ID shows it
+
+
 def test_a_second_tab_sees_the_job_and_its_progress_so_far(server, http):
     job = start(http, epochs=30, name="watched")
     events(http, job["id"], until=lambda name, data: name == "epoch")
@@ -282,6 +309,17 @@ def test_bad_settings_are_one_line_4xx_naming_the_problem(http, change, message)
     assert isinstance(detail, str) and "\n" not in detail and message in detail
     assert http.get("/api/jobs").json()["jobs"] == [] or all(
         job["state"] in ("finished", "stopped", "failed") for job in http.get("/api/jobs").json()["jobs"])
+
+
+def test_the_errors_quoted_in_the_api_doc_are_the_servers_words(http):
+    """docs/lab-api.md's table of errors: each row's request, sent, answers that row's status and
+    detail word for word (the doc once quoted messages the code did not give)."""
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "lab-api.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(\{.*\})` \| (\d{3}) \| `([^`]+)`", doc, flags=re.MULTILINE)
+    assert len(rows) >= 8, "the doc's table of errors is gone or changed shape"
+    for request, status, detail in rows:
+        response = http.post("/api/jobs", json={**TINY, **json.loads(request)})
+        assert (response.status_code, response.json()["detail"]) == (int(status), detail), request
 
 
 def test_a_body_that_is_not_an_object_gets_an_example_of_one(http):

@@ -98,6 +98,10 @@ def test_progress_reports_speed_time_left_and_decodable_snapshots(tmp_path):
     assert all(p["images_per_second"] > 0 for p in progress[1:])
     steps = [p["step"] for p in progress]
     assert steps == sorted(steps)
+    # The lab's own cost so far, a running total: it only grows, and is a part of the training's time.
+    reporting = [p["reporting_seconds"] for p in progress]
+    assert reporting == sorted(reporting) and reporting[0] >= 0
+    assert 0 < last["reporting_seconds"] < last["elapsed"]
     # The last snapshot is the network at the end of the epoch, within half a quantization step.
     snapshot = last["weights"]
     assert snapshot["neurons"] == list(range(8)) and snapshot["inputs"] == 784

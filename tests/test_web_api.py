@@ -160,6 +160,27 @@ def test_predict_drawing_is_prepared_like_the_cli_does(client):
     assert bare.status_code == 200 and bare.json()["digit"] == 1
 
 
+def test_a_key_with_a_line_break_still_gets_one_line(client):
+    """Unknown keys are named in the error; a key is the sender's text and may hold a line break."""
+    for route in ("/api/predict", "/api/model/select"):
+        detail = assert_clear_error(client.post(route, json={"a\nb\u2028c": 1}), 422)
+        assert "'a\\nb\\u2028c'" in detail
+
+
+def test_predict_says_where_the_server_time_went(client):
+    """Server-Timing names each stage of a drawing's answer; the stages ran inside the handler, so
+    they add up to at most its total (each figure rounded to 0.01 ms)."""
+    from digitnet.web.timing import parse_server_timing
+
+    response = client.post("/api/predict", json={"image": png_data_url(draw_one)})
+    stages = parse_server_timing(response.headers["server-timing"])
+    assert list(stages) == ["wait", "model", "prepare", "familiarity", "network", "json", "total"]
+    assert all(milliseconds >= 0 for milliseconds in stages.values())
+    assert sum(stages.values()) - stages["total"] <= stages["total"] + 0.01 * len(stages)
+    assert stages["prepare"] > 0  # a PNG was decoded and prepared
+    assert response.headers["content-type"] == "application/json"
+
+
 @pytest.mark.parametrize("body, expected", [
     ({"pixels": [0.5] * 783}, "at least 784"),
     ({"pixels": [0.5] * 785}, "at most 784"),

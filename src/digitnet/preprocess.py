@@ -196,7 +196,8 @@ def _unit_range(pixels: np.ndarray, name: str) -> np.ndarray:
         return pixels.astype(np.float32)
     if pixels.dtype.kind in "ui":
         full_scale = 65535 if pixels.dtype.itemsize == 2 and pixels.dtype.kind == "u" else 255
-        if pixels.min() < 0 or pixels.max() > full_scale:
+        fits = pixels.dtype in (np.uint8, np.uint16)  # within 0-full_scale by their type: no pass over them
+        if not fits and (pixels.min() < 0 or pixels.max() > full_scale):
             raise DigitnetError(f"{name}: integer pixels must lie in 0-{full_scale}")
         return pixels.astype(np.float32) / np.float32(full_scale)
     if pixels.dtype.kind == "f":
@@ -209,9 +210,12 @@ def _unit_range(pixels: np.ndarray, name: str) -> np.ndarray:
 def _show_on_background(gray: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """Composite grayscale `(H, W)` with alpha `(H, W)` onto white, or onto black if the image is
     one light colour (white strokes on transparent): there the alpha is the drawing."""
+    lowest = alpha.min()
+    if lowest == 1:  # opaque (as the page's canvas sends it): gray * 1 + b * 0 is gray, exactly; 0.7 ms saved
+        return gray
     weight = alpha.sum(dtype=np.float64)
     background = 1.0
-    if weight > 0 and alpha.min() < 1:
+    if weight > 0 and lowest < 1:
         stroke = (gray * alpha).sum(dtype=np.float64) / weight  # alpha-weighted mean colour
         spread = np.sqrt(((gray - stroke) ** 2 * alpha).sum(dtype=np.float64) / weight)
         if spread < UNIFORM_SPREAD and stroke > 0.5:
@@ -268,15 +272,35 @@ def _uneven_paper(gray: np.ndarray) -> np.ndarray | None:
         return None
     row_edges = np.linspace(0, height, rows + 1).astype(int)
     col_edges = np.linspace(0, width, cols + 1).astype(int)
-    tiles = np.array([[np.percentile(gray[r0:r1, c0:c1], PAPER_PERCENTILE)
-                       for c0, c1 in zip(col_edges[:-1], col_edges[1:])]
-                      for r0, r1 in zip(row_edges[:-1], row_edges[1:])], dtype=np.float32)  # (rows, cols)
+    tiles = _tile_percentiles(gray, row_edges, col_edges, PAPER_PERCENTILE)  # (rows, cols)
     framed = np.pad(tiles, 1, mode="edge")
     tiles = np.min([framed[1 + dy:1 + dy + rows, 1 + dx:1 + dx + cols]
                     for dy in (-1, 0, 1) for dx in (-1, 0, 1)], axis=0)  # skip tiles under a stroke
     if float(tiles.max() - tiles.min()) < UNEVEN_PAPER:
         return None
     return np.asarray(Image.fromarray(tiles).resize((width, height), Image.Resampling.BILINEAR))
+
+
+def _tile_percentiles(gray: np.ndarray, row_edges: np.ndarray, col_edges: np.ndarray,
+                      percentile: float) -> np.ndarray:
+    """The `percentile` of each tile of `gray` `(H, W)` cut at `row_edges` and `col_edges` ->
+    `(rows, cols)` float32, exactly as np.percentile of each tile alone gives it.
+
+    Tiles of one shape are stacked and done in one call along their last axis (the same partition
+    and interpolation, value for value): 64 calls of np.percentile took ~3.5 ms of a 280x280
+    drawing's ~6.5 ms, one per shape (at most 4) ~0.4 ms. `edges` come from np.linspace, so tile
+    heights (and widths) take at most two values."""
+    heights, widths = np.diff(row_edges), np.diff(col_edges)
+    tiles = np.empty((len(heights), len(widths)), dtype=np.float32)
+    for height in np.unique(heights):
+        rows = np.flatnonzero(heights == height)
+        for width in np.unique(widths):
+            cols = np.flatnonzero(widths == width)
+            stack = np.stack([gray[row_edges[r]:row_edges[r] + height, col_edges[c]:col_edges[c] + width].reshape(-1)
+                              for r in rows for c in cols])  # (tiles of this shape, height * width)
+            found = np.percentile(stack, percentile, axis=1)  # (tiles of this shape,)
+            tiles[np.ix_(rows, cols)] = found.reshape(len(rows), len(cols))
+    return tiles
 
 
 def _check_one_digit(digit: np.ndarray, name: str) -> None:

@@ -41,9 +41,9 @@ def _describe_validation(errors, example: str) -> str:
     """Pydantic's error list -> one line: where each problem is and what was wrong (first three)."""
     lines = []
     for error in errors[:3]:
-        # a key is the client's text: repr-escaped if it holds a line break or other control character
-        location = [str(part) if str(part).isprintable() else repr(str(part))[1:-1]
-                    for part in error.get("loc", ()) if part != "body"]
+        # A key of the body is the sender's text: one with a line break in it would break the one line.
+        location = [str(part) if str(part).isprintable() else repr(str(part)) for part in error.get("loc", ())
+                    if part != "body"]
         where = "".join(f"[{part}]" if part.isdigit() else f".{part}" for part in location).lstrip(".")
         if error.get("type") == "json_invalid":
             lines.append(f"the body is not valid JSON ({error.get('ctx', {}).get('error', 'parse error')})")

@@ -80,6 +80,7 @@ class Job:
         self.saved: str | None = None
         self.error: str | None = None
         self.watchers: list[Watcher] = []
+        self.current_model: Model | None = None  # job:ID as last answered: the same until new weights or an epoch
 
     @property
     def active(self) -> bool:
@@ -99,10 +100,21 @@ class Job:
         return answer
 
     def metadata(self) -> dict:
-        """What `job:ID` shows as the model's training while it runs (as a model file's metadata)."""
+        """What `job:ID` shows as the model's training while it runs (as a model file's metadata);
+        call with `lock` held."""
+        return {"training": self.spec.settings.to_dict(), "history": list(self.history),
+                "best_epoch": self.best_epoch or None}
+
+    def model(self) -> Model:
+        """`job:ID` while it runs: its current weights and training so far. Made again only when the
+        worker has published new weights (~4 a second) or an epoch ended, not for every drawing."""
+        network = self.training.current_network()  # the same object until the weights change
         with self.lock:
-            return {"training": self.spec.settings.to_dict(), "history": list(self.history),
-                    "best_epoch": self.best_epoch or None}
+            cached = self.current_model
+            if (cached is None or cached.network is not network or len(cached.metadata["history"]) != len(self.history)
+                    or cached.metadata["best_epoch"] != (self.best_epoch or None)):
+                self.current_model = cached = Model(network, self.metadata(), Path(self.spec.out.name))
+            return cached
 
     def broadcast(self, name: str, data: dict) -> None:
         """Send one message to every watcher (call with `lock` held, so none is missed or doubled)."""
@@ -225,7 +237,7 @@ class JobRegistry:
                 return job.saved
             if not job.active:
                 raise HTTPException(404, f"job {job.id} {job.state} without saving a model")
-        return Model(job.training.current_network(), job.metadata(), Path(job.spec.out.name))
+        return job.model()
 
     def watch(self, job: Job, loop: asyncio.AbstractEventLoop) -> tuple[str, Watcher | None]:
         """The `job` message to send first and a watcher for what follows (None if the job has ended)."""

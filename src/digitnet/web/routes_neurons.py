@@ -29,11 +29,12 @@ from ..modelfile import Model
 from ..network import Network
 from ..probing import probe_neuron
 from .formatting import finite_trace, rounded
-from .routes_predictions import familiarity_of, network_input
+from .routes_predictions import drawing_input
 from .schemas_neurons import (ChangedAnswer, DigitAccuracy, Dream, DreamRequest, EditsRequest, Evaluation,
                               ExplainRequest, Explanation, LabPrediction, LabPredictRequest, MnistImage,
                               MnistImages, Probe, ProbedImage, ProbeRequest, Saved, SaveRequest, to_edits)
 from .state import MAX_LOADED_MODELS, MODEL_QUERY, ExplorerState
+from .timing import StageTimes
 
 MAX_CHANGED = 1000       # changed answers listed by /api/lab/evaluate (all are counted)
 MAX_IMAGES = 100         # test images per /api/lab/test-images call
@@ -70,18 +71,19 @@ def neuron_routes(state: ExplorerState) -> APIRouter:
         check_edits(source.network, edits)  # DigitnetError -> 422 naming the edit
         return source, (apply_edits(source.network, edits) if edits else source.network)
 
-    def drawing(request, network: Network) -> np.ndarray:
-        inputs = network_input(request, state.picture_preparer)  # (784,)
+    def drawing(request, network: Network, familiarity: bool = True):
+        """-> (the drawing's inputs `(784,)`, its familiarity or None), refused if the network takes other inputs."""
+        inputs, familiarity = drawing_input(request, state, StageTimes(), familiarity)
         if inputs.shape != (network.layer_sizes[0],):
             raise HTTPException(422, f"this model takes {network.layer_sizes[0]} inputs, not {inputs.size}")
-        return inputs
+        return inputs, familiarity
 
     @router.post("/api/lab/predict", response_model=LabPrediction,
                  summary="Run a drawing through the network with the page's edits")
     def lab_predict(request: LabPredictRequest, model: str | None = MODEL_QUERY) -> LabPrediction:
         source, network = edited(model, request.edits)
         original = source.network
-        inputs = drawing(request, network)
+        inputs, familiarity = drawing(request, network)
         trace, probabilities = finite_trace(network, inputs[np.newaxis], "the edited network")  # batch of one
         probabilities = probabilities[0]  # (10,)
         original_probabilities = finite_trace(original, inputs[np.newaxis], model or "the model")[1][0]
@@ -90,7 +92,7 @@ def neuron_routes(state: ExplorerState) -> APIRouter:
                              digit=int(trace.outputs[0].argmax()), probabilities=rounded(probabilities),
                              original_digit=int(original_probabilities.argmax()),
                              original_probabilities=rounded(original_probabilities),
-                             familiarity=familiarity_of(state, inputs))
+                             familiarity=familiarity)
 
     @router.post("/api/lab/evaluate", response_model=Evaluation,
                  summary="The edited network's accuracy on all 10,000 test images, against the original's")
@@ -188,7 +190,7 @@ def neuron_routes(state: ExplorerState) -> APIRouter:
         outputs = network.layer_sizes[-1]
         if request.digit is not None and request.digit >= outputs:
             raise HTTPException(422, f"digit {request.digit}: this network's outputs are 0-{outputs - 1}")
-        inputs = drawing(request, network)
+        inputs, _ = drawing(request, network, familiarity=False)
         digit = request.digit if request.digit is not None else int(network.predict_digit(inputs[np.newaxis])[0])
         contributions = explain(network, inputs, digit)  # (784,) float64
         return Explanation(digit=digit, input=rounded(inputs), contributions=rounded(contributions),

@@ -7,20 +7,26 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import time
 from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 from fastapi import HTTPException, Query
+from threadpoolctl import ThreadpoolController
 
 from ..errors import DigitnetError
 from ..familiarity import TrainingDigits, familiarity
 from ..modelfile import Model, load_model
+from .timing import StageTimes
 
 if TYPE_CHECKING:
     from .jobs import JobRegistry
+
+T = TypeVar("T")
 
 # A file name of the folder: no path separators, no hidden files, the model suffix.
 MODEL_FILE_NAME = re.compile(r"[^/\\\x00.][^/\\\x00]{0,250}\.safetensors")
@@ -57,6 +63,11 @@ class ExplorerState:
         # enough, as each of uvicorn's threads then kept its freed buffers resident in its own malloc arena
         # (16 pictures in turn still cost +1 GB). A 280x280 drawing takes a few milliseconds.
         self.picture_preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="digitnet-pictures")
+        # The far-from-digits search runs on one BLAS thread. With two, OpenBLAS splits each search across
+        # both cores and waits for the slower half: with a training job holding the other core, a 1.8 ms
+        # search took 5-20 ms. Only the picture thread changes the limit (one at a time, so nothing races
+        # to restore it); made once here, as finding the BLAS libraries takes ~0.2 ms.
+        self._blas = ThreadpoolController()
 
     def model_files(self) -> list[str] | None:
         """The folder's model files, sorted; read again only when the folder changes (a folder of 50,000
@@ -128,21 +139,33 @@ class ExplorerState:
                 self._test_set = (dataset.test_images, dataset.test_labels)
             return self._test_set
 
-    def familiarity(self, inputs: np.ndarray) -> tuple[float, bool] | None:
+    def on_picture_thread(self, work: Callable[[], T], times: StageTimes) -> Future[T]:
+        """Run `work()` on the picture-preparing thread, its time waiting for it counted as `wait`."""
+        submitted = time.perf_counter()
+
+        def timed() -> T:
+            times.add("wait", time.perf_counter() - submitted)
+            return work()
+
+        return self.picture_preparer.submit(timed)
+
+    def familiarity_here(self, inputs: np.ndarray) -> tuple[float, bool] | None:
         """How far one input `(784,)` is from MNIST's training digits (familiarity.py): (score, is_far),
-        or None for an input that is not 28x28. The training digits are read and blurred on first
-        use (~0.5 s, ~80 MB), then kept."""
-        if inputs.size != 784:
-            return None
+        or None for an input that is not 28x28. Call it on the picture-preparing thread: ~20 MFLOP of
+        BLAS from uvicorn's 40 threads at once made OpenBLAS contend with itself (20 users drawing:
+        45 requests/s, p99 1.9 s). The training digits are read and blurred on first use (~0.5 s,
+        ~40 MB), then kept."""
+        return None if inputs.size != 784 else self._familiarity_here(inputs, self.training_digits())
+
+    def _familiarity_here(self, inputs: np.ndarray, training_digits: TrainingDigits) -> tuple[float, bool]:
+        """`familiarity` of one input on this thread (the picture-preparing one), recent answers kept."""
         key = hashlib.blake2b(np.ascontiguousarray(inputs, np.float32).tobytes(), digest_size=16).digest()
         with self._familiarity_lock:
             known = self._recent_familiarity.get(key)
-        if known is not None:  # the same drawing again (a lab slider moving): the search takes ~40 MFLOP
+        if known is not None:  # the same drawing again (a lab slider moving): the search reads 39 MB
             return known
-        # On the picture-preparing thread: ~40 MFLOP of BLAS from uvicorn's 40 threads at once made
-        # OpenBLAS contend with itself (20 users drawing: 45 requests/s, p99 1.9 s).
-        training_digits = self.training_digits()
-        score, is_far = self.picture_preparer.submit(familiarity, inputs, training_digits).result()
+        with self._blas.limit(limits=1, user_api="blas"):
+            score, is_far = familiarity(inputs, training_digits)
         found = (float(score[0]), bool(is_far[0]))
         with self._familiarity_lock:
             self._recent_familiarity[key] = found
