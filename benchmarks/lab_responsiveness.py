@@ -254,7 +254,7 @@ def main(argv=None) -> int:
     slowdown = lab_median / cli_median - 1
     p99 = percentile(sorted(busy.latencies), 0.99) * 1000
     command = f"--epochs {args.epochs} --rounds {args.rounds}" + ("" if source == SOURCE else f" --source {source}")
-    print(f"# The lab: responsiveness and speed\n\n`nice -n 10 python benchmarks/lab_responsiveness.py {command}`\n")
+    print(f"# The lab: responsiveness and speed\n\n`python benchmarks/lab_responsiveness.py {command}`\n")
     busy_note = (f" (above {os.cpu_count()}: other work on the machine was waiting for the cores)"
                  if max(load, load_before) > os.cpu_count() else "")
     print(f"- CPU: {cpu}; {os.cpu_count()} logical cores; load average (1 min) at the start {load_at_start}, "
