@@ -456,3 +456,20 @@ def test_uint8_pixels_are_predicted_as_their_float_inputs_block_by_block(mnist):
         np.testing.assert_array_equal(predicted_digits(network, pixels), predicted_digits(network, images))
     np.testing.assert_array_equal(evaluate(network, mnist.test_pixels, mnist.test_labels).confusion,
                                   evaluate(network, mnist.test_images, mnist.test_labels).confusion)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "momentum"])
+def test_moments_decaying_to_zero_skip_the_subnormal_numbers(optimizer):
+    # a gradient gone to 0: the state decays geometrically; below the smallest normal float it is 0,
+    # never subnormal (x86 computes those ~100x slower), and the weights move as if nothing was cut
+    parameter = np.ones(50, np.float32)
+    stepper = make_optimizer(optimizer, [parameter], 0.01, 0.9)
+    gradient = np.full(50, 1e-30, np.float32)
+    tiny = np.finfo(np.float32).tiny
+    state = stepper.scaled_first_moments[0] if optimizer == "adam" else stepper.velocities[0]
+    seen_subnormal, before = False, parameter.copy()
+    for step in range(2000):
+        stepper.step([gradient if step < 3 else np.zeros_like(gradient)])
+        seen_subnormal |= bool(((state != 0) & (np.abs(state) < tiny)).any())
+    assert not seen_subnormal and (state == 0).all()
+    assert np.allclose(parameter, before, atol=1e-6)
