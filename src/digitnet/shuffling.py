@@ -10,6 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from .interruptible import result_of
+
 
 def _draw_shifts(rng: np.random.Generator, n: int, max_shift: int) -> np.ndarray:
     """Each of n images' move `(n, 2)`: (dy, dx), each in [-max_shift, max_shift]."""
@@ -113,7 +115,7 @@ class Shuffler:
 
     def _wait(self) -> None:
         if self.pending is not None:
-            self.pending[1].result()
+            result_of(self.pending[1])
 
     def _fill(self, out: np.ndarray, start: int, stop: int) -> None:
         """out[:, :-1] = the epoch's network inputs for rows start..stop (the column of 1s stays)."""

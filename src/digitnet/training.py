@@ -27,6 +27,7 @@ from .augment import Distortion
 from .data import Dataset
 from .errors import DigitnetError
 from .evaluation import predicted_digits
+from .interruptible import result_of
 from .fast_backprop import Workspace
 from .network import ACTIVATIONS, PREDICTION_BLOCK_ROWS, Network
 from .optimizers import OPTIMIZERS, SGD, Adam, Momentum, Optimizer, make_optimizer  # noqa: F401 (public here too)
@@ -246,7 +247,7 @@ def train(network: Network, dataset: Dataset, settings: TrainingSettings = Train
         images, labels = dataset.validation_pixels, dataset.validation_labels  # uint8, made float per block
         split = min(round(len(images) / 2 / PREDICTION_BLOCK_ROWS) * PREDICTION_BLOCK_ROWS, len(images))
         second_part = helper.submit(count_correct, images[split:], labels[split:])
-        return (count_correct(images[:split], labels[:split]) + second_part.result()) / max(len(images), 1)
+        return (count_correct(images[:split], labels[:split]) + result_of(second_part)) / max(len(images), 1)
 
     try:
         # One BLAS thread: a mini-batch's matrix products are too small to gain from a second thread,
