@@ -45,8 +45,8 @@ def _move_into(out: np.ndarray, frame: np.ndarray, chosen: np.ndarray, shifts: n
 def shift_images(images: np.ndarray, rng: np.random.Generator, max_shift: int, side: int = 28) -> None:
     """Move each image `(n, 784)` in place by a random (dy, dx) in [-max_shift, max_shift], filling
     with background. A digit moved by a pixel is still the same digit: this teaches the network
-    that, and keeps it from memorising exact pixel positions. (`train` does the same while it
-    shuffles, from a frame it makes once: see `_move_into`.)"""
+    that, and keeps it from memorising exact pixel positions. (`train` does the same to each chunk
+    of an epoch as the Shuffler makes it: see `_move_into`.)"""
     shifts = _draw_shifts(rng, len(images), max_shift)
     _move_into(images, _framed(images, max_shift, side), np.arange(len(images)), shifts, max_shift)
 

@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 import socket
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
