@@ -10,7 +10,7 @@ import pytest
 
 from digitnet import DigitnetError
 from digitnet.sweep import open_results, parse_spec, run_sweep
-from digitnet.sweep.database import APPLICATION_ID
+from digitnet.sweep.database import APPLICATION_ID, ResultsDatabase
 
 
 def tiny_spec(name="tiny", hidden=([4], [6]), seeds=2):
@@ -124,3 +124,25 @@ def test_a_missing_data_folder_fails_before_any_training(tmp_path):
         with pytest.raises(DigitnetError, match="nowhere: not a directory"):
             run_sweep(spec, database)
         assert database.rows() == []
+
+
+def test_a_stop_just_after_a_rows_commit_is_still_counted(tmp_path):
+    """Ctrl-C or SIGTERM can land between a row's commit and the sweep's own count: the count the
+    sweep reports must come from the database, which is what the rerun will see."""
+    class StopRightAfterTheSecondCommit(ResultsDatabase):
+        def add(self, result, model_file=None):
+            written = super().add(result, model_file)
+            if len(self.finished_keys()) == 2:
+                raise KeyboardInterrupt  # as the signal handler would, after the commit
+            return written
+
+    spec = tiny_spec()
+    database = StopRightAfterTheSecondCommit(tmp_path / "r.sqlite")
+    try:
+        progress = run_sweep(spec, database, n_jobs=1)
+    finally:
+        database.close()
+    assert progress.interrupted
+    assert progress.finished == 2 and len(progress.new_results) == 1  # the second row is saved, not yet counted
+    with open_results(tmp_path / "r.sqlite") as database:
+        assert run_sweep(spec, database, n_jobs=1).skipped == 2

@@ -126,6 +126,7 @@ def _sweep(args) -> int:
                 client.close()
     new = len(progress.new_results)
     if progress.interrupted:
+        new = progress.finished - progress.skipped  # counted from the database, as finished is
         print(f"interrupted: {progress.finished} of {progress.total} runs are saved in {args.db} ({new} new); "
               "run the same command again to train the rest", file=sys.stderr)
         return 130

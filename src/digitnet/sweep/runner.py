@@ -106,6 +106,10 @@ def run_sweep(spec: SweepSpec, database: ResultsDatabase, scheduler=None, n_jobs
                 close()  # stops the worker processes or cancels the cluster's tasks
             except (KeyboardInterrupt, RunInterrupted):
                 progress.interrupted = True
+    if progress.interrupted:
+        # The stop may land between a row's commit and the count above: the database is the truth.
+        saved = database.finished_keys()
+        progress.finished = sum(run.key in saved for run in spec.runs)
     return progress
 
 
