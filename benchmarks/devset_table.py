@@ -25,7 +25,8 @@ def main() -> None:
     print("| model | " + " | ".join(map(str, range(10))) + " | all | " + " | ".join(PENS) + " |")
     print("| --- " * (12 + len(PENS)) + "|")
     for name in ("video", "record", "strong"):
-        right = load_model(shipped_models()[name]).network.predict_digit(inputs) == labels
+        model = load_model(shipped_models()[name])
+        right = model.network.predict_digit(model.prepare(inputs)) == labels  # deskewed for the record
         digits = [f"{right[labels == d].mean():.0%}" for d in range(10)]
         pens = [f"{right[[key in row['pen'] for row in rows]].mean():.2%}" for key in PENS.values()]
         print(f"| {name} | " + " | ".join(digits) + f" | {right.mean():.2%} | " + " | ".join(pens) + " |")

@@ -3,9 +3,9 @@
 Each recipe's first epoch runs at the same learning rate whatever the number of epochs (the cosine
 schedule starts at its top), with the same seed, shuffling and distortions, so `digitnet train
 --recipe NAME --epochs 1` must reproduce the first line of the shipped model's history. That is a
-real rebuild of its start, within float32 rounding across machines. The whole rebuild (strong: 30
-epochs, 55 min on this heavily shared machine at nice 10; record: 100 epochs, 11 min there) runs
-with DIGITNET_FULL_REBUILD=1.
+real rebuild of its start, within float32 rounding across machines. The record's whole recipe
+(100 epochs, ~20 s of training) is rebuilt every time; the strong one's (30 epochs of an 800-unit
+network on distorted digits, minutes) with DIGITNET_FULL_REBUILD=1.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from digitnet.recipes import recipe_named
 pytestmark = pytest.mark.slow
 
 # What the README reports (test accuracy); the models must keep at least these.
-REPORTED = {"strong": 0.992, "record": 0.9655}
+REPORTED = {"strong": 0.992, "record": 0.978}
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,8 @@ def mnist():
 @pytest.mark.parametrize("name", ["strong", "record"])
 def test_the_shipped_model_reaches_its_reported_accuracy(mnist, name):
     model = load_model(shipped_models()[name])
-    accuracy = model.network.accuracy(mnist.test_images, mnist.test_labels)
+    seen = model.dataset_for(mnist)  # the record reads deskewed digits
+    accuracy = model.network.accuracy(seen.test_images, seen.test_labels)
     assert accuracy >= REPORTED[name]
     assert model.metadata["test_accuracy"] == pytest.approx(accuracy, abs=2e-4)  # as recorded when it was made
 
@@ -60,12 +61,17 @@ def test_the_recipe_remakes_the_first_epoch(tmp_path, name):
     assert remade["loss"] == pytest.approx(shipped["loss"], rel=0.01)
 
 
-@pytest.mark.skipif(not os.environ.get("DIGITNET_FULL_REBUILD"), reason="the full rebuild takes up to an hour; "
-                    "set DIGITNET_FULL_REBUILD=1")
-@pytest.mark.parametrize("name", ["strong", "record"])
+FULL_REBUILD = pytest.mark.skipif(not os.environ.get("DIGITNET_FULL_REBUILD"),
+                                  reason="the strong model's full rebuild takes minutes; set DIGITNET_FULL_REBUILD=1")
+
+
+@pytest.mark.parametrize("name", ["record", pytest.param("strong", marks=FULL_REBUILD)])
 def test_the_recipe_remakes_the_whole_model(tmp_path, mnist, name):
     out = tmp_path / f"{name}.safetensors"
     assert cli.main(["train", "--recipe", name, "--quiet", "--out", str(out)]) == 0
-    remade = load_model(out).network.accuracy(mnist.test_images, mnist.test_labels)
+    remade = load_model(out)
+    seen = remade.dataset_for(mnist)
+    accuracy = remade.network.accuracy(seen.test_images, seen.test_labels)
     shipped = load_model(shipped_models()[name]).metadata["test_accuracy"]
-    assert remade == pytest.approx(shipped, abs=0.0015)
+    assert accuracy == pytest.approx(shipped, abs=0.0015)  # another machine's float32 rounding, not bit for bit
+    assert accuracy >= REPORTED[name] - 0.0015

@@ -538,3 +538,27 @@ def test_numbers_that_overflow_are_one_line_never_nan_or_null(tmp_path):
         assert "NaN" not in answer.text and "null" not in answer.text.replace('"familiarity":null', "")
         probabilities = answer.json()["probabilities"]
         assert all(isinstance(p, float) for p in probabilities) and abs(sum(probabilities) - 1) < 1e-4
+
+
+def test_a_deskewing_model_is_shown_and_judged_on_deskewed_digits(tmp_path):
+    """The record learned on deskewed digits: the page's input layer shows the digit deskewed (what the
+    network sees), and the test-set figures (examples, the lab's accuracy) are on deskewed digits."""
+    from digitnet.data import load_dataset
+    from digitnet.deskew import deskew
+    from digitnet.modelfile import load_model, shipped_models
+
+    shutil.copy(shipped_models()["record"], tmp_path / "record.safetensors")
+    client = TestClient(create_app(models_dir=tmp_path), base_url="http://127.0.0.1")
+    mnist = load_dataset()
+    raw = mnist.test_images[7]
+    answer = client.post("/api/predict?model=record.safetensors", json={"pixels": raw.tolist()}).json()
+    np.testing.assert_allclose(answer["input"], deskew(raw), atol=1e-6)
+    assert np.abs(np.array(answer["input"]) - raw).max() > 0.3  # deskewing changed it: not the raw digit shown
+    plain = client.post("/api/predict", json={"pixels": raw.tolist()}).json()  # the video's network: as given
+    np.testing.assert_allclose(plain["input"], raw, atol=1e-6)
+    record = load_model(shipped_models()["record"])
+    evaluation = client.post("/api/lab/evaluate?model=record.safetensors", json={"edits": []}).json()
+    assert evaluation["accuracy"] == pytest.approx(record.metadata["test_accuracy"], abs=1e-4)
+    examples = client.get("/api/examples?model=record.safetensors&count=20").json()["examples"]
+    guesses = record.network.predict_digit(deskew(mnist.test_images))
+    assert all(example["guess"] == guesses[example["index"]] for example in examples)

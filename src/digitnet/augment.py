@@ -100,13 +100,23 @@ def distort(images: np.ndarray, rng: np.random.Generator, distortion: Distortion
     """Images `(n, 784)` -> freshly distorted copies `(n, 784)` (into `out` if given, which may not
     be `images`). Draws from `rng`; the same generator state gives the same images."""
     n = len(images)
+    if n == 0:
+        return np.empty_like(images) if out is None else out
+    return resample(images, source_positions(n, rng, distortion), out)
+
+
+def resample(images: np.ndarray, positions: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Images `(n, 784)`, and where each output pixel reads its source `(n, 2, 28, 28)` (row, column,
+    fractional) -> the images read there `(n, 784)`, bilinearly, background (0) outside the image.
+    Into `out` if given (not `images`); float images stay their dtype, uint8 ones are rounded."""
+    n = len(images)
     if out is None:
         out = np.empty_like(images)
     if n == 0:
         return out
-    positions = source_positions(n, rng, distortion)  # (n, 2, 28, 28)
-    framed = np.zeros((n, SIDE + 2, SIDE + 2), images.dtype)  # a 1-pixel frame of background
-    framed[:, 1:-1, 1:-1] = images.reshape(n, SIDE, SIDE)
+    source = images if images.dtype.kind == "f" else images.astype(np.float32)
+    framed = np.zeros((n, SIDE + 2, SIDE + 2), source.dtype)  # a 1-pixel frame of background
+    framed[:, 1:-1, 1:-1] = source.reshape(n, SIDE, SIDE)
     # Outside the image reads background: clamp into the frame (the frame's pixels are 0).
     rows = np.clip(positions[:, 0] + 1, 0, SIDE + 1 - 1e-3)  # (n, 28, 28), frame coordinates
     cols = np.clip(positions[:, 1] + 1, 0, SIDE + 1 - 1e-3)
@@ -117,5 +127,8 @@ def distort(images: np.ndarray, rng: np.random.Generator, distortion: Distortion
     index = (np.arange(n, dtype=index_type)[:, None, None] * (SIDE + 2) + top) * (SIDE + 2) + left
     upper = flat.take(index) * (1 - right) + flat.take(index + 1) * right
     lower = flat.take(index + SIDE + 2) * (1 - right) + flat.take(index + SIDE + 3) * right
-    out.reshape(n, SIDE, SIDE)[...] = upper * (1 - down) + lower * down
+    read = upper * (1 - down) + lower * down  # (n, 28, 28)
+    if out.dtype.kind != "f":
+        read = np.rint(read, out=read)  # bilinear weights sum to 1: stays within 0..255
+    out.reshape(n, SIDE, SIDE)[...] = read
     return out

@@ -92,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--shift-pixels", type=int, default=defaults.shift_pixels,
                        help="each epoch, move every training image by up to N pixels (0 turns it off): "
                             "a digit moved a little is the same digit")
+    train.add_argument("--deskew", action="store_true",
+                       help="take each digit's slant out before it is learnt (deskew.py); the model then "
+                            "deskews whatever it is shown, everywhere (worth about a point for 16-16)")
     train.add_argument("--seed", type=int, default=defaults.seed,
                        help="random seed for the initial weights and the shuffling; same seed, same model")
     train.add_argument("--data", metavar="DIR", help="folder of IDX files laid out like MNIST "
@@ -239,7 +242,7 @@ def training_plan(args):
     settings = TrainingSettings(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                                 optimizer=args.optimizer, momentum=args.momentum, cost=args.cost,
                                 weight_decay=args.weight_decay, shift_pixels=args.shift_pixels,
-                                seed=args.seed)
+                                seed=args.seed, deskew=args.deskew)
     layer_sizes = (784, *args.layers, 10)
     check_parameters("--layers", {"layer_sizes": Sizes()}, layer_sizes=layer_sizes)
     # A wrong --out should not cost the run. float32 weights and biases, and the metadata (the
@@ -267,7 +270,7 @@ def command_train(args) -> int:
     from .evaluation import evaluate
     from .modelfile import save_model_or_rescue
     from .network import Network
-    from .training import check_fits, train, training_metadata
+    from .training import check_fits, seen_by, train, training_metadata
 
     recipe = _apply_recipe(args)  # --recipe NAME: its structure now, its settings below
     settings, layer_sizes, out = training_plan(args)
@@ -312,7 +315,8 @@ def command_train(args) -> int:
         return 130
     if result.interrupted:
         print(f"interrupted: keeping the best epoch so far ({result.best_epoch})", file=sys.stderr)
-    test = evaluate(network, dataset.test_pixels, dataset.test_labels)
+    seen = seen_by(dataset, settings)  # deskewed, as in training, if settings.deskew
+    test = evaluate(network, seen.test_pixels, seen.test_labels)
     metadata = training_metadata(settings, result, dataset)
     metadata["test_accuracy"] = test.accuracy
     if recipe is not None:
@@ -331,7 +335,7 @@ def command_evaluate(args) -> int:
     from .evaluation import evaluate
 
     model = _load(args.model, "evaluate")
-    dataset = load_dataset(args.data)
+    dataset = model.dataset_for(load_dataset(args.data))  # deskewed if the model learned so
     result = evaluate(model.network, dataset.test_pixels, dataset.test_labels)
     print(f"model: {printable(model.path)}  ({model.network.describe()})")
     print(f"test accuracy: {result.accuracy:.2%} ({result.correct:,} of {result.count:,})")
@@ -369,11 +373,11 @@ def command_predict(args) -> int:
                 print(f"digitnet predict: error: {printable(error)}", file=sys.stderr)
             continue
         try:
-            probabilities = network.predict_probabilities(inputs[np.newaxis])[0].astype(float)
+            probabilities = network.predict_probabilities(model.prepare(inputs)[np.newaxis])[0].astype(float)
         except DigitnetError as error:  # the model's fault, not the image's: no image will do better
             raise DigitnetError(f"{printable(model.path)}: {error}") from None
         digit = int(probabilities.argmax())
-        training_digits = training_digits or TrainingDigits.shipped()
+        training_digits = training_digits or TrainingDigits.shipped()  # as MNIST has them: the raw input
         score, is_far = (float(x[0]) for x in familiarity(inputs, training_digits))
         if args.json:
             print(json_line({"file": name, "digit": digit, "confidence": round(probabilities[digit], 6),
@@ -410,6 +414,8 @@ def command_info(args) -> int:
         print("training: " + printable(", ".join(f"{k}={v}" for k, v in training.items())))
         if isinstance(meta.get("recipe"), str) and isinstance(meta.get("recipe_summary"), str):
             print(f"made by: digitnet train --recipe {printable(meta['recipe'])} ({printable(meta['recipe_summary'])})")
+        if model.deskews:
+            print("inputs: deskewed (deskew.py): every command and the page take each digit's slant out first")
         history = history_records(meta)
         best = meta.get("best_epoch")
         record = next((r for r in history if r["epoch"] == best), history[-1] if history else None)
@@ -439,7 +445,7 @@ def command_plot(args) -> int:
     if args.plot in ("confusion", "mistakes"):
         from .data import load_dataset
         from .evaluation import evaluate
-        mnist = load_dataset()
+        mnist = model.dataset_for(load_dataset())  # what the network sees: deskewed if it learned so
     if args.plot == "weights":
         path = plots.plot_weights(network, args.out, layer=args.layer)
     elif args.plot == "training":
@@ -449,7 +455,7 @@ def command_plot(args) -> int:
     elif args.plot == "mistakes":
         path = plots.plot_mistakes(network, mnist.test_images, mnist.test_labels, args.out, count=args.count)
     elif args.plot == "activations":
-        path = plots.plot_activations(network, inputs, args.out)
+        path = plots.plot_activations(network, model.prepare(inputs), args.out)
     else:
         path = plots.plot_noise(network, args.out)
     print(f"wrote {printable(path)}")
@@ -472,7 +478,8 @@ def command_explain(args) -> int:
     check_picture_target(args.out)
 
     inputs = to_network_input(Path(args.image))
-    print(f"wrote {printable(plot_explain(_load(args.model, 'explain').network, inputs, args.out, digit=args.digit))}")
+    model = _load(args.model, "explain")
+    print(f"wrote {printable(plot_explain(model.network, model.prepare(inputs), args.out, digit=args.digit))}")
     return 0
 
 

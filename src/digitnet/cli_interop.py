@@ -4,6 +4,7 @@ digitnet.interop. `cli.py` registers them with `add_interop_commands` and dispat
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from .errors import DigitnetError
@@ -51,7 +52,7 @@ def add_interop_commands(commands) -> None:
     export = commands.add_parser("export", help="write a model as ONNX, a PyTorch state dict, .npz or .json",
                                  description=EXPORT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     export.add_argument("model", nargs="?", metavar="MODEL",
-                        help="model file (default: the trained video network shipped with digitnet)")
+                        help="a shipped model's name (video, record, strong) or a model file (default: video)")
     export.add_argument("--to", required=True, metavar="FILE", help="file to write; its suffix picks the format")
 
     imported = commands.add_parser("import", help="turn an ONNX or PyTorch network into a digitnet model",
@@ -79,14 +80,17 @@ def _writing(path, write):
 
 def command_export(args) -> int:
     from .interop import export_model
-    from .modelfile import default_model_path, load_model
+    from .modelfile import load_model, resolve_model_path
 
-    source = Path(args.model) if args.model else default_model_path()
+    source = resolve_model_path(args.model)  # a shipped model's name (video, record, strong) or a file
     if _same_file(source, Path(args.to)):
         raise DigitnetError(f"{args.to}: is the model being exported; choose another --to file")
     model = load_model(source)
     path = _writing(args.to, lambda: export_model(model.network, args.to, model.metadata))
     print(f"wrote {path} ({model.network.describe()})")
+    if model.deskews:
+        print("note: this model learned on deskewed digits: give it digitnet.deskew.deskew(inputs), not the raw "
+              "inputs (the exported file holds the network only)", file=sys.stderr)
     return 0
 
 

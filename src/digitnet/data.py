@@ -151,6 +151,29 @@ class Dataset:
     def test_images(self) -> np.ndarray:
         return to_inputs(self.test_pixels)
 
+    @cached_property
+    def deskewed(self) -> "Dataset":
+        """The same data with each image's slant taken out (deskew.py), each part when first used:
+        what a network trained with TrainingSettings(deskew=True) sees. Same checksum: the data is
+        the same; the model's settings record the deskewing."""
+        return Dataset(_DeskewedParts(self._part), self.checksum, f"{self.source} (deskewed)", self.validation_size,
+                       self._counts)
+
+
+class _DeskewedParts:
+    """part(key) of a Dataset with its images deskewed, each file's images deskewed once."""
+
+    def __init__(self, part):
+        self._part, self._done = part, {}
+
+    def __call__(self, key: str) -> np.ndarray:
+        if key not in self._done:  # two threads may both deskew a part once: the same result
+            from .deskew import deskew
+
+            array = self._part(key)
+            self._done[key] = deskew(array) if key.endswith("images") else array
+        return self._done[key]
+
 
 def _declared_bytes(header: bytes) -> int | None:
     """The length of the whole IDX file its first 4 + 4 * ndim bytes declare, or None if they do

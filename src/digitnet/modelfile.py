@@ -48,6 +48,25 @@ class Model:
     metadata: dict = field(default_factory=dict)
     path: Path | None = None
 
+    @property
+    def deskews(self) -> bool:
+        """Whether the network learned on deskewed digits (TrainingSettings.deskew), so must see them."""
+        training = self.metadata.get("training")
+        return isinstance(training, dict) and training.get("deskew") is True
+
+    def prepare(self, inputs: np.ndarray) -> np.ndarray:
+        """Inputs `(n, 784)` or `(784,)`, uint8 pixels or floats in [0, 1], as this model reads them:
+        deskewed if it learned so (deskew.py), else unchanged."""
+        if not self.deskews:
+            return inputs
+        from .deskew import deskew
+
+        return deskew(inputs)
+
+    def dataset_for(self, dataset):
+        """A data.Dataset as this model reads it (deskewed if it learned so)."""
+        return dataset.deskewed if self.deskews else dataset
+
 
 def save_model(path: str | Path, network: Network, metadata: dict | None = None) -> Path:
     """Write `network` and `metadata` to `path` (safetensors) atomically; returns the path."""

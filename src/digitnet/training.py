@@ -54,7 +54,14 @@ SETTINGS_CONSTRAINTS = {
     "seed": Integer(0, 2**32 - 1),  # as numpy's legacy seeds and scikit-learn's random_state
     "distortion": InstanceOf(Distortion, "an augment.Distortion", allow_none=True),
     "label_smoothing": Real(0, 0.5, exclusive_high=True),
+    "deskew": InstanceOf(bool, "true or false"),
 }
+
+
+def seen_by(dataset: Dataset, settings: "TrainingSettings") -> Dataset:
+    """The data as a network trained with `settings` sees it, in training and after: deskewed if
+    settings.deskew (evaluate it on this, not on `dataset`)."""
+    return dataset.deskewed if settings.deskew else dataset
 
 
 def learning_rate_at(settings: "TrainingSettings", epoch: int) -> float:
@@ -104,6 +111,7 @@ class TrainingSettings:
     seed: int = 0                  # shuffling order (and the network's initial weights in the CLI)
     distortion: Distortion | None = None  # each epoch, distort every image afresh (augment.py); None: off
     label_smoothing: float = 0.0   # targets 1 - s for the right digit, s/9 for each other (cross_entropy)
+    deskew: bool = False           # train (and then use) on deskewed digits (deskew.py)
 
     def __post_init__(self):
         # asdict would turn the distortion into a dict: each field's own value is checked
@@ -111,10 +119,10 @@ class TrainingSettings:
                          **{name: getattr(self, name) for name in self.__dataclass_fields__})
 
     def to_dict(self) -> dict:
-        """The settings as JSON-able values; distortion and label smoothing only when used, so a model
-        trained without them records what it did before they existed."""
+        """The settings as JSON-able values; distortion, label smoothing and deskewing only when used,
+        so a model trained without them records what it did before they existed."""
         settings = asdict(self)
-        for key, off in (("distortion", None), ("label_smoothing", 0.0)):
+        for key, off in (("distortion", None), ("label_smoothing", 0.0), ("deskew", False)):
             if settings[key] == off:
                 del settings[key]
         return settings
@@ -172,7 +180,7 @@ def train(network: Network, dataset: Dataset, settings: TrainingSettings = Train
           progress_every: int = 50, targets: np.ndarray | None = None) -> TrainingResult:
     """Stochastic gradient descent on `dataset`'s training images, in place on `network`.
 
-    Each epoch shuffles once (seeded) and makes its inputs a chunk at a time from the uint8 images,
+    With settings.deskew the images are deskewed first (`seen_by`). Each epoch shuffles once (seeded) and makes its inputs a chunk at a time from the uint8 images,
     moving each image by up to `shift_pixels` on the way (see `Shuffler`); it walks them in mini-batches with
     `fast_backprop.Workspace`. After each epoch the validation accuracy is measured; at the end (or on
     Ctrl-C) the network is left holding the weights of its best validation epoch.
@@ -184,6 +192,7 @@ def train(network: Network, dataset: Dataset, settings: TrainingSettings = Train
     outputs: distillation, see benchmarks/distillation.py); the cost reported is then against them.
     """
     check_fits(network, dataset, settings)
+    dataset = seen_by(dataset, settings)
     rng = np.random.default_rng(settings.seed)
     dtype = network.dtype
     pixels = dataset.train_pixels  # uint8 (n, 784): each chunk of an epoch is made float as it is needed

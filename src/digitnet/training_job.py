@@ -257,7 +257,7 @@ def _work(spec: JobSpec, messages, resume, stop, shared, generation) -> None:
     try:
         from .data import load_dataset
         from .evaluation import evaluate
-        from .training import check_fits, train, training_metadata
+        from .training import check_fits, seen_by, train, training_metadata
 
         network = spec.initial_network()
         dataset = load_dataset()
@@ -271,7 +271,8 @@ def _work(spec: JobSpec, messages, resume, stop, shared, generation) -> None:
         if not result.history:
             messages.put(("ended", {"saved": None, "interrupted": True, "best_epoch": 0, "test_accuracy": None}))
             return
-        test = evaluate(network, dataset.test_pixels, dataset.test_labels)
+        seen = seen_by(dataset, spec.settings)  # deskewed, as in training, if the settings say so
+        test = evaluate(network, seen.test_pixels, seen.test_labels)
         metadata = training_metadata(spec.settings, result, dataset)
         metadata["test_accuracy"] = test.accuracy
         save_new_model(spec.out, network, metadata)

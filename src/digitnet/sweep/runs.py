@@ -23,7 +23,7 @@ from ..errors import DigitnetError
 from ..evaluation import evaluate
 from ..modelfile import MAX_LAYER_SIZE
 from ..network import ACTIVATIONS, OUTPUTS, Network
-from ..training import TrainingSettings, train
+from ..training import TrainingSettings, seen_by, train
 
 SHIPPED_TRAINING_IMAGES = 60_000 - VALIDATION_SIZE  # the shipped MNIST's 50,000 images to learn from
 
@@ -174,11 +174,12 @@ def execute_run(run: Run, dataset: Dataset | None = None, keep_network: bool = F
     structure, settings = run.structure, run.settings
     network = Network(structure.layer_sizes, structure.activation, structure.output, seed=settings.seed)
     result = train(network, dataset, settings)
+    seen = seen_by(dataset, settings)  # deskewed, as in training, if settings.deskew
     if result.interrupted:
         raise RunInterrupted(f"run {run.key} interrupted")
     return RunResult(
         run=run, parameter_count=network.parameter_count,
-        test_accuracy=evaluate(network, dataset.test_pixels, dataset.test_labels).accuracy,
+        test_accuracy=evaluate(network, seen.test_pixels, seen.test_labels).accuracy,
         validation_accuracy=result.history[result.best_epoch - 1].validation_accuracy,
         best_epoch=result.best_epoch,
         validation_curve=[record.validation_accuracy for record in result.history],

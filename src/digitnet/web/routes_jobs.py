@@ -80,10 +80,10 @@ def job_routes(state: ExplorerState, registry: JobRegistry) -> APIRouter:
     @router.get("/api/jobs/{job_id}/compare", summary="The new model against the one it started from, on MNIST's test set")
     def compare_job(job_id: str) -> dict:
         job = registry.get(job_id)
-        images, labels = state.test_set()
         scores = {}
         for role, name in (("new", f"job:{job.id}"), ("old", job.started_from)):
             model = state.model(name)
+            images, labels = state.test_set(model)  # as each model reads them
             result = evaluate(model.network, images, labels)
             scores[role] = {"model": name if role == "old" else f"job:{job.id}",
                             "name": model.path.name if model.path else "model",

@@ -104,7 +104,7 @@ def _model_info(model: Model, files: list[str] | None) -> ModelInfo:
     return ModelInfo(name=model.path.name if model.path else "model", layer_sizes=list(network.layer_sizes),
                      layer_activations=squishes, activation=network.activation, output=network.output,
                      parameter_count=network.parameter_count, description=network.describe(),
-                     training=_training_summary(meta), models=files)
+                     training=_training_summary(meta), deskews=model.deskews, models=files)
 
 
 def _training_summary(meta: dict) -> TrainingSummary | None:

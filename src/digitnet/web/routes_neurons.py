@@ -57,7 +57,7 @@ def neuron_routes(state: ExplorerState) -> APIRouter:
                 if known is model:
                     answers_of.append(answers_of.pop(i))
                     return answers
-        answers = FastAnswers(model.network, state.test_set()[0])  # ~10 ms, once per model
+        answers = FastAnswers(model.network, state.test_set(model)[0])  # ~10 ms, once per model
         with answers_lock:
             answers_of.append((model, answers))
             del answers_of[:-(MAX_LOADED_MODELS + 1)]
@@ -71,9 +71,10 @@ def neuron_routes(state: ExplorerState) -> APIRouter:
         check_edits(source.network, edits)  # DigitnetError -> 422 naming the edit
         return source, (apply_edits(source.network, edits) if edits else source.network)
 
-    def drawing(request, network: Network, familiarity: bool = True):
-        """-> (the drawing's inputs `(784,)`, its familiarity or None), refused if the network takes other inputs."""
-        inputs, familiarity = drawing_input(request, state, StageTimes(), familiarity)
+    def drawing(request, source: Model, network: Network, familiarity: bool = True):
+        """-> (the drawing's inputs `(784,)` as `source` reads them, its familiarity or None), refused if
+        the network takes other inputs."""
+        inputs, familiarity = drawing_input(request, state, StageTimes(), familiarity, source)
         if inputs.shape != (network.layer_sizes[0],):
             raise HTTPException(422, f"this model takes {network.layer_sizes[0]} inputs, not {inputs.size}")
         return inputs, familiarity
@@ -83,7 +84,7 @@ def neuron_routes(state: ExplorerState) -> APIRouter:
     def lab_predict(request: LabPredictRequest, model: str | None = MODEL_QUERY) -> LabPrediction:
         source, network = edited(model, request.edits)
         original = source.network
-        inputs, familiarity = drawing(request, network)
+        inputs, familiarity = drawing(request, source, network)
         trace, probabilities = finite_trace(network, inputs[np.newaxis], "the edited network")  # batch of one
         probabilities = probabilities[0]  # (10,)
         original_probabilities = finite_trace(original, inputs[np.newaxis], model or "the model")[1][0]
@@ -157,8 +158,8 @@ def neuron_routes(state: ExplorerState) -> APIRouter:
     @router.post("/api/lab/probe", response_model=Probe,
                  summary="The test images a neuron responds to most and least, and the average of its favourites")
     def probe(request: ProbeRequest, model: str | None = MODEL_QUERY) -> Probe:
-        _, network = edited(model, request.edits)
-        images, labels = state.test_set()
+        source, network = edited(model, request.edits)
+        images, labels = state.test_set(source)  # as the network sees them: what the page shows
         found = probe_neuron(network, images, request.layer, request.neuron, count=request.count,
                              average_of=request.average_of)  # a layer or neuron it lacks: 422
 
@@ -186,11 +187,11 @@ def neuron_routes(state: ExplorerState) -> APIRouter:
     @router.post("/api/lab/explain", response_model=Explanation,
                  summary="Which pixels pushed an answer up (+) or down (-): gradient x input")
     def explain_route(request: ExplainRequest, model: str | None = MODEL_QUERY) -> Explanation:
-        _, network = edited(model, request.edits)
+        source, network = edited(model, request.edits)
         outputs = network.layer_sizes[-1]
         if request.digit is not None and request.digit >= outputs:
             raise HTTPException(422, f"digit {request.digit}: this network's outputs are 0-{outputs - 1}")
-        inputs, _ = drawing(request, network, familiarity=False)
+        inputs, _ = drawing(request, source, network, familiarity=False)
         digit = request.digit if request.digit is not None else int(network.predict_digit(inputs[np.newaxis])[0])
         contributions = explain(network, inputs, digit)  # (784,) float64
         return Explanation(digit=digit, input=rounded(inputs), contributions=rounded(contributions),

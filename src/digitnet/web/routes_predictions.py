@@ -19,6 +19,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
 from PIL import Image
 
+from ..modelfile import Model
 from ..preprocess import FORMATS, to_network_input
 from .formatting import finite_trace, rounded
 from .schemas import Familiarity, Prediction, PredictRequest
@@ -43,8 +44,9 @@ def prediction_routes(state: ExplorerState) -> APIRouter:
     def answer(request: PredictRequest, model: str | None, times: StageTimes) -> Response:
         """The drawing's answer (on the picture-preparing thread)."""
         with times.stage("model"):
-            network = state.model(model).network
-        inputs, familiarity = prepared_input(request, state, times)  # (784,)
+            source = state.model(model)
+            network = source.network
+        inputs, familiarity = prepared_input(request, state, times, model=source)  # (784,)
         if inputs.shape != (network.layer_sizes[0],):
             raise HTTPException(422, f"this model takes {network.layer_sizes[0]} inputs, not {inputs.size}")
         with times.stage("network"):
@@ -74,16 +76,19 @@ def as_familiarity(found: tuple[float, bool] | None) -> Familiarity | None:
 
 
 def drawing_input(request: PredictRequest, state: ExplorerState, times: StageTimes,
-                  familiarity: bool = True) -> tuple[np.ndarray, Familiarity | None]:
+                  familiarity: bool = True, model: Model | None = None) -> tuple[np.ndarray, Familiarity | None]:
     """`prepared_input` from a thread of uvicorn's pool: one trip to the picture-preparing thread."""
-    return state.on_picture_thread(lambda: prepared_input(request, state, times, familiarity), times).result()
+    return state.on_picture_thread(lambda: prepared_input(request, state, times, familiarity, model), times).result()
 
 
 def prepared_input(request: PredictRequest, state: ExplorerState, times: StageTimes,
-                   familiarity: bool = True) -> tuple[np.ndarray, Familiarity | None]:
+                   familiarity: bool = True, model: Model | None = None) -> tuple[np.ndarray, Familiarity | None]:
     """The request's image or pixels -> (the network's input `(784,)` float32 in [0, 1], how far it is
-    from the training digits, or None if not asked for). Call it on the picture-preparing thread:
-    one picture at a time, as a large one takes ~35 bytes per pixel while prepared (see ExplorerState)."""
+    from the training digits, or None if not asked for). With `model`, the input as it reads it
+    (deskewed if it learned so: what the page then shows is what the network sees); the familiarity
+    is of the input before that, as the training digits it is compared with are MNIST's own.
+    Call it on the picture-preparing thread: one picture at a time, as a large one takes ~35 bytes
+    per pixel while prepared (see ExplorerState)."""
     if (request.image is None) == (request.pixels is None):
         raise HTTPException(422, "give exactly one of image (a PNG data URL) or pixels (784 numbers in 0..1)")
     with times.stage("prepare"):
@@ -98,10 +103,14 @@ def prepared_input(request: PredictRequest, state: ExplorerState, times: StageTi
                                          "gives)") from None
             _check_image_size(data)
             inputs = to_network_input(data)  # the CLI's code path; a blank drawing raises DigitnetError -> 422
-    if not familiarity:
-        return inputs, None
-    with times.stage("familiarity"):
-        return inputs, as_familiarity(state.familiarity_here(inputs))
+    found = None
+    if familiarity:
+        with times.stage("familiarity"):
+            found = as_familiarity(state.familiarity_here(inputs))
+    if model is not None and model.deskews and inputs.size == 784:  # other sizes: the caller refuses them
+        with times.stage("prepare"):
+            inputs = model.prepare(inputs)
+    return inputs, found
 
 
 def _check_image_size(data: bytes) -> None:

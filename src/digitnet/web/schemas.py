@@ -80,6 +80,8 @@ class ModelInfo(BaseModel):
     parameter_count: int = Field(description="weights and biases together (13,002 for the video's network)")
     description: str
     training: TrainingSummary | None = Field(None, description="absent if the file records no training")
+    deskews: bool = Field(False, description="the network learned on deskewed digits (digitnet.deskew), so every "
+                                             "input is deskewed before it: predict's `input` shows it so")
     models: list[str] | None = Field(
         None, description="the *.safetensors files of the models folder, to switch between; null if the "
                           "server was started without one")

@@ -49,6 +49,7 @@ class ExplorerState:
         self.models_dir = models_dir  # may not exist yet: the user's default folder is made on first save
         self.jobs = jobs
         self._test_set: tuple[np.ndarray, np.ndarray] | None = None
+        self._deskewed_test_set: tuple[np.ndarray, np.ndarray] | None = None
         self._dataset_lock = threading.Lock()
         # file name -> ((mtime, size) when read, model, its test guesses or None), most recently used last
         self._loaded: OrderedDict[str, tuple[tuple[int, int], Model, np.ndarray | None]] = OrderedDict()
@@ -130,14 +131,20 @@ class ExplorerState:
                 self._loaded.popitem(last=False)
             return cached[1]
 
-    def test_set(self):
-        """MNIST's test images `(10000, 784)` and labels, read on first use (~0.6 s), then kept."""
+    def test_set(self, model: Model | None = None):
+        """MNIST's test images `(10000, 784)` and labels, read on first use (~0.6 s), then kept; with
+        `model`, the images as it reads them (deskewed if it learned so, made once)."""
         with self._dataset_lock:
             if self._test_set is None:
                 from ..data import load_dataset
                 dataset = load_dataset()  # keep only the test arrays, not the 200 MB of training images
                 self._test_set = (dataset.test_images, dataset.test_labels)
-            return self._test_set
+            if model is None or not model.deskews:
+                return self._test_set
+            if self._deskewed_test_set is None:
+                images, labels = self._test_set
+                self._deskewed_test_set = (model.prepare(images), labels)
+            return self._deskewed_test_set
 
     def on_picture_thread(self, work: Callable[[], T], times: StageTimes) -> Future[T]:
         """Run `work()` on the picture-preparing thread, its time waiting for it counted as `wait`."""
@@ -203,7 +210,7 @@ class ExplorerState:
             for _, loaded, guesses in self._loaded.values():
                 if loaded is model and guesses is not None:
                     return guesses
-        images, _ = self.test_set()
+        images, _ = self.test_set(model)
         guesses = model.network.predict_digit(images)
         with self._models_lock:
             if model is self.startup_model:

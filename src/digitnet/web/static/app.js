@@ -263,6 +263,7 @@ async function loadModel(info) {
   renderModelFacts($("model-facts"), $("history"), info);
   const side = gridSide(sizes[0]);
   $("seen-size").textContent = side ? `${side}×${side} = ${sizes[0]}` : String(sizes[0]);
+  $("seen-deskewed").hidden = !info.deskews; // this model learned on upright digits: it is shown them so
   renderModelChoice($("model-select-row"), $("model-select"), info, state.startupName);
   const select = $("matrix-layer");
   const previous = +select.value || 1;
