@@ -12,9 +12,9 @@ Real digits arrive in ways MNIST's never did, so on the way:
   digit) are grown or thinned to MNIST's median width; strokes MNIST itself has are left alone;
 - several digits side by side are refused with a clear error if asked (`require_one_digit`, as
   `digitnet predict` does): one digit per image.
-Slant is *not* undone (no deskewing): every shipped model then sees inputs made the same way, and the
-explorer's picture of "what the network sees" stays true for all of them; the record and strong
-models learned slanted digits from their training's shears instead (augment.py).
+Slant is *not* undone here: a model that learned on deskewed digits (the shipped record) deskews
+this function's output itself (`modelfile.Model.prepare`, deskew.py), so the video and strong
+models see exactly this and the explorer shows each model's own input.
 
 Accepted images: a path to a PNG/JPEG/BMP/GIF/... file, the file's bytes, a `PIL.Image.Image`, or a
 numpy array `(H, W)` grayscale, `(H, W, 2)` gray+alpha, `(H, W, 3)` RGB or `(H, W, 4)` RGBA, as
