@@ -4,8 +4,9 @@ Each recipe's first epoch runs at the same learning rate whatever the number of 
 schedule starts at its top), with the same seed, shuffling and distortions, so `digitnet train
 --recipe NAME --epochs 1` must reproduce the first line of the shipped model's history. That is a
 real rebuild of its start, within float32 rounding across machines. The record's whole recipe
-(100 epochs, ~20 s of training) is rebuilt every time; the strong one's (30 epochs of an 800-unit
-network on distorted digits, minutes) with DIGITNET_FULL_REBUILD=1.
+(100 epochs, ~20 s of training) is rebuilt here, the strong one's (30 epochs of an 800-unit network
+on distorted digits, ~2.5 min) in tests/test_strong_rebuild.py, a file of its own so that the test
+runner's other process has the rest of the suite meanwhile.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import pytest
 from digitnet import cli
 from digitnet.data import load_dataset
 from digitnet.modelfile import load_model, shipped_models
-from digitnet.recipes import recipe_named
+from digitnet.network import Network
+from digitnet.recipes import recipe_named, with_epochs
+from digitnet.training import seen_by, train
 
 pytestmark = pytest.mark.slow
 
@@ -61,17 +64,33 @@ def test_the_recipe_remakes_the_first_epoch(tmp_path, name):
     assert remade["loss"] == pytest.approx(shipped["loss"], rel=0.01)
 
 
-FULL_REBUILD = pytest.mark.skipif(not os.environ.get("DIGITNET_FULL_REBUILD"),
-                                  reason="the strong model's full rebuild takes minutes; set DIGITNET_FULL_REBUILD=1")
-
-
-@pytest.mark.parametrize("name", ["record", pytest.param("strong", marks=FULL_REBUILD)])
+@pytest.mark.parametrize("name", ["record"])  # the strong one: tests/test_strong_rebuild.py, on its own
 def test_the_recipe_remakes_the_whole_model(tmp_path, mnist, name):
+    assert_recipe_remakes(name, tmp_path, mnist, tolerance=0.0015)
+
+
+def assert_recipe_remakes(name: str, tmp_path, mnist, tolerance: float) -> None:
+    """`digitnet train --recipe NAME` from scratch gives the shipped model's test accuracy within
+    `tolerance` (not bit for bit: another CPU rounds float32 differently, and the run drifts apart)."""
     out = tmp_path / f"{name}.safetensors"
     assert cli.main(["train", "--recipe", name, "--quiet", "--out", str(out)]) == 0
     remade = load_model(out)
     seen = remade.dataset_for(mnist)
     accuracy = remade.network.accuracy(seen.test_images, seen.test_labels)
     shipped = load_model(shipped_models()[name]).metadata["test_accuracy"]
-    assert accuracy == pytest.approx(shipped, abs=0.0015)  # another machine's float32 rounding, not bit for bit
-    assert accuracy >= REPORTED[name] - 0.0015
+    assert accuracy == pytest.approx(shipped, abs=tolerance)
+    assert accuracy >= REPORTED[name] - tolerance
+
+
+def test_the_record_recipe_beats_the_default_on_a_short_run(mnist):
+    """3 epochs on 10,000 images: deskewed digits are worth 2.9-4.8 points there (seeds 0-2, measured);
+    the full figures (97.69% against 96.17%, 3 seeds) are the README's, from benchmarks/record_table.py."""
+    small = mnist.subset(train=10_000)
+    accuracy = {}
+    for name in ("video", "record"):
+        recipe = with_epochs(recipe_named(name), 3)
+        network = Network(recipe.layer_sizes, recipe.activation, recipe.output, seed=0)
+        train(network, small, recipe.settings)
+        seen = seen_by(small, recipe.settings)
+        accuracy[name] = network.accuracy(seen.test_images, seen.test_labels)
+    assert accuracy["record"] > accuracy["video"] + 0.015
