@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # run from
 
 from digitnet.costs import one_hot  # noqa: E402
 from digitnet.data import load_dataset  # noqa: E402
-from digitnet.fast_backprop import Workspace, _dot, with_ones_column  # noqa: E402
+from digitnet.fast_backprop import Workspace, with_ones_column  # noqa: E402
 from digitnet.network import Network  # noqa: E402
 from digitnet.optimizers import make_optimizer  # noqa: E402
 
@@ -68,8 +68,8 @@ def main(argv=None) -> int:
     first_weights, first_gradient = workspace.weights_and_biases[0], workspace.gradients[0]
     first_delta = np.random.default_rng(0).standard_normal((first_weights.shape[0], size)).astype(np.float32)
     first_activations = np.empty((first_weights.shape[0], size), np.float32)
-    forward = [lambda b=b: _dot(first_weights, images[b].T, first_activations) for b in batches]
-    gradient = [lambda b=b: _dot(first_delta, images[b], first_gradient) for b in batches]
+    forward = [lambda b=b: np.dot(first_weights, images[b].T, out=first_activations) for b in batches]
+    gradient = [lambda b=b: np.dot(first_delta, images[b], out=first_gradient) for b in batches]
 
     with threadpool_limits(limits=1, user_api="blas"), np.errstate(over="ignore", invalid="ignore"):
         microseconds_per_call(backprop_steps, 1)  # warm up: caches, the optimizer's first steps
