@@ -131,13 +131,22 @@ def test_train_watch_and_use_the_new_model(http, models):
     assert [preset["name"] for preset in lab["presets"]] == ["the video's network", "bigger: 100 hidden", "ReLU"]
     job = start(http, name="first")
     assert job["state"] == "starting" and job["name"] == "first.safetensors" and job["model"] == f"job:{job['id']}"
+    # Held until the stream below watches: one epoch of 784-8-10 can otherwise end before it connects,
+    # and a late watcher rightly gets the finished job alone (its history inside), not the live events.
+    assert http.post(f"/api/jobs/{job['id']}/pause").json()["state"] == "paused"
     assert models.is_dir()  # the folder is made when the first job starts
     # While it runs, job:ID is a model for every route: the guess for a drawing uses the current weights.
     guess = http.post(f"/api/predict?model=job:{job['id']}", json={"pixels": [0.5] * 784})
     assert guess.status_code == 200 and len(guess.json()["activations"][1]) == 8
-    stream = events(http, job["id"])
+
+    def resume_once_watching(name, data):
+        if name == "job" and data["state"] == "paused":
+            assert http.post(f"/api/jobs/{job['id']}/resume").status_code == 200
+        return False  # read on to the end
+
+    stream = events(http, job["id"], until=resume_once_watching)
     names = [name for name, _ in stream]
-    assert names[0] == "job" and names.count("epoch") == 1 and "progress" in names and "weights" in names
+    assert names[0] == "job" and names.count("epoch") == 1 and "progress" in names and "weights" in names, names
     final = stream[-1][1]
     assert names[-1] == "job" and final["state"] == "finished" and final["saved"] == "first.safetensors"
     assert 0.5 < final["test_accuracy"] < 1 and final["best_epoch"] == 1 and len(final["history"]) == 1

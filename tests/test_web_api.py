@@ -562,3 +562,21 @@ def test_a_deskewing_model_is_shown_and_judged_on_deskewed_digits(tmp_path):
     examples = client.get("/api/examples?model=record.safetensors&count=20").json()["examples"]
     guesses = record.network.predict_digit(deskew(mnist.test_images))
     assert all(example["guess"] == guesses[example["index"]] for example in examples)
+
+
+def test_the_shipped_models_open_by_name_with_or_without_a_models_folder(client, tmp_path):
+    from digitnet.modelfile import SHIPPED_MODEL_FILES
+
+    folder = TestClient(create_app(models_dir=tmp_path), base_url="http://127.0.0.1")
+    for http in (client, folder):
+        info = http.get("/api/model").json()
+        assert info["shipped"] == list(SHIPPED_MODEL_FILES) == ["video", "record", "strong"]
+        strong = http.post("/api/model/select", json={"name": "strong"}).json()
+        assert strong["name"] == "strong" and strong["layer_sizes"] == [784, 800, 10] and not strong["deskews"]
+        record = http.get("/api/model?model=record").json()
+        assert record["name"] == "record" and record["deskews"] and record["training"]["test_accuracy"] > 0.975
+        answer = http.post("/api/predict?model=strong", json={"pixels": [0.0] * 784})
+        assert answer.status_code == 200 and len(answer.json()["activations"][1]) == 800
+        assert len(http.get("/api/examples?model=record&count=12").json()["examples"]) == 12
+    assert client.get("/api/model").json()["models"] is None  # no folder: nothing else to list
+    assert_clear_error(client.get("/api/model?model=records"), 409)  # not a shipped name: a folder's file

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from fastapi import APIRouter, HTTPException, Query
 
-from ..modelfile import Model, history_records, is_number
+from ..modelfile import SHIPPED_MODEL_FILES, Model, history_records, is_number
 from .formatting import rounded, squish
 from .schemas import EpochRecord, Example, Examples, Layer, ModelInfo, Neuron, SelectModelRequest, TrainingSummary
 from .state import MODEL_QUERY, ExplorerState
@@ -28,12 +28,12 @@ def model_routes(state: ExplorerState) -> APIRouter:
 
     @router.get("/api/model", response_model=ModelInfo, summary="The network and its training")
     def model_info(model: str | None = MODEL_QUERY) -> ModelInfo:
-        return _model_info(state.model(model), state.model_files())
+        return _model_info(state.model(model), state.model_files(), model)
 
     @router.post("/api/model/select", response_model=ModelInfo,
               summary="Load a file of the models folder; name it as ?model= on later calls")
     def select_model(request: SelectModelRequest) -> ModelInfo:
-        return _model_info(state.model(request.name), state.model_files())  # a bad file: 422
+        return _model_info(state.model(request.name), state.model_files(), request.name)  # a bad file: 422
 
     @router.get("/api/neuron/{layer}/{index}", response_model=Neuron, summary="One neuron's bias and incoming weights")
     def neuron(layer: int, index: int, model: str | None = MODEL_QUERY) -> Neuron:
@@ -98,10 +98,12 @@ def _choose_examples(labels: np.ndarray, guesses: np.ndarray, count: int, start:
     return chosen
 
 
-def _model_info(model: Model, files: list[str] | None) -> ModelInfo:
+def _model_info(model: Model, files: list[str] | None, asked: str | None = None) -> ModelInfo:
+    """What the page shows of `model`, named as the page asked for it if that was a shipped name."""
     network, meta = model.network, model.metadata
+    name = asked if asked in SHIPPED_MODEL_FILES else model.path.name if model.path else "model"
     squishes = ["input"] + [squish(network, layer) for layer in range(1, len(network.layer_sizes))]
-    return ModelInfo(name=model.path.name if model.path else "model", layer_sizes=list(network.layer_sizes),
+    return ModelInfo(name=name, layer_sizes=list(network.layer_sizes),
                      layer_activations=squishes, activation=network.activation, output=network.output,
                      parameter_count=network.parameter_count, description=network.describe(),
                      training=_training_summary(meta), deskews=model.deskews, models=files)

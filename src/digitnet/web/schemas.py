@@ -11,6 +11,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..modelfile import SHIPPED_MODEL_FILES
+
 # A pixel as the network sees it: a real number in [0, 1]. Strict, so "0.5" (a string) and true
 # are refused rather than silently converted; finite, so NaN and Infinity are refused too.
 Pixel = Annotated[float, Field(strict=True, ge=0.0, le=1.0, allow_inf_nan=False)]
@@ -85,12 +87,16 @@ class ModelInfo(BaseModel):
     models: list[str] | None = Field(
         None, description="the *.safetensors files of the models folder, to switch between; null if the "
                           "server was started without one")
+    shipped: list[str] = Field(default_factory=lambda: list(SHIPPED_MODEL_FILES),
+                               description="the models shipped with digitnet, by name (video, record, strong): "
+                                           "?model=NAME or /api/model/select opens them, with or without a folder")
 
 
 class SelectModelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=255, description="a file name from ModelInfo.models")
+    name: str = Field(min_length=1, max_length=255, description="a file name from ModelInfo.models, or a "
+                                                                "shipped model's name from ModelInfo.shipped")
 
 
 class Neuron(BaseModel):

@@ -20,7 +20,7 @@ from threadpoolctl import ThreadpoolController
 
 from ..errors import DigitnetError
 from ..familiarity import TrainingDigits, familiarity
-from ..modelfile import Model, load_model
+from ..modelfile import SHIPPED_MODEL_FILES, Model, load_model, shipped_models
 from .timing import StageTimes
 
 if TYPE_CHECKING:
@@ -35,8 +35,9 @@ MAX_LOADED_MODELS = 4  # files of the models folder kept in memory at once (the 
 # Every call but select takes ?model=NAME: each open page names the model it shows, so one page
 # switching models never changes what another page sees.
 MODEL_QUERY = Query(None, min_length=1, max_length=255,
-                    description="a *.safetensors file of the models folder, or job:ID for a training job's "
-                                "current weights; default: the model the server started with")
+                    description="a shipped model's name (video, record, strong), a *.safetensors file of the "
+                                "models folder, or job:ID for a training job's current weights; default: the model "
+                                "the server started with")
 
 
 class ExplorerState:
@@ -54,6 +55,8 @@ class ExplorerState:
         # file name -> ((mtime, size) when read, model, its test guesses or None), most recently used last
         self._loaded: OrderedDict[str, tuple[tuple[int, int], Model, np.ndarray | None]] = OrderedDict()
         self._startup_guesses: np.ndarray | None = None
+        self._shipped: dict[str, Model] = {}  # the shipped models by name, read on first use
+        self._shipped_guesses: dict[str, np.ndarray] = {}  # and their test guesses
         self._models_lock = threading.Lock()
         self._training_digits = None  # familiarity.TrainingDigits, made on first use
         self._familiarity_lock = threading.Lock()
@@ -105,6 +108,8 @@ class ExplorerState:
         file that is not a valid model."""
         if name is None:
             return self.startup_model
+        if name in SHIPPED_MODEL_FILES:  # "video", "record", "strong": digitnet's own, with or without a folder
+            return self._shipped_model(name)
         if name.startswith("job:") and self.jobs is not None:
             model = self.jobs.model(name[len("job:"):])
             return model if isinstance(model, Model) else self.model(model)  # a str: the file it saved
@@ -130,6 +135,13 @@ class ExplorerState:
             while len(self._loaded) > MAX_LOADED_MODELS:
                 self._loaded.popitem(last=False)
             return cached[1]
+
+    def _shipped_model(self, name: str) -> Model:
+        """The shipped model called `name` (modelfile.SHIPPED_MODEL_FILES), read once."""
+        with self._models_lock:
+            if name not in self._shipped:
+                self._shipped[name] = load_model(shipped_models()[name])
+            return self._shipped[name]
 
     def test_set(self, model: Model | None = None):
         """MNIST's test images `(10000, 784)` and labels, read on first use (~0.6 s), then kept; with
@@ -210,11 +222,17 @@ class ExplorerState:
             for _, loaded, guesses in self._loaded.values():
                 if loaded is model and guesses is not None:
                     return guesses
+            for name, shipped in self._shipped.items():
+                if shipped is model and name in self._shipped_guesses:
+                    return self._shipped_guesses[name]
         images, _ = self.test_set(model)
         guesses = model.network.predict_digit(images)
         with self._models_lock:
             if model is self.startup_model:
                 self._startup_guesses = guesses
+            for name, shipped in self._shipped.items():
+                if shipped is model:
+                    self._shipped_guesses[name] = guesses
             for name, (stamp, loaded, _) in self._loaded.items():
                 if loaded is model:
                     self._loaded[name] = (stamp, loaded, guesses)

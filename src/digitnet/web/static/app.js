@@ -300,9 +300,9 @@ async function switchModel(name) {
   modelMessage(`loading ${name}…`);
   const previous = api.modelName;
   try {
-    const inFolder = state.info.models?.includes(name);
-    const info = inFolder ? await api.selectModel(name) : await api.startupModel();
-    api.useModel(inFolder ? name : null);
+    const named = state.info.models?.includes(name) || state.info.shipped?.includes(name); // else: the startup model
+    const info = named ? await api.selectModel(name) : await api.startupModel();
+    api.useModel(named ? name : null);
     await loadModel(info);
     showModelInAddress(api.modelName);
     modelProblem("");

@@ -84,13 +84,15 @@ function drawHistory(svg, history) {
 
 /** The model menu: the files of the models folder (and the server's own model); hidden without a folder. */
 export function renderModelChoice(row, select, info, startupName) {
-  row.hidden = info.models === null;
+  // The server's own model, the shipped ones by name (video, record, strong), then the folder's files.
+  const shipped = info.shipped || [];
+  const names = [...new Set([startupName, ...shipped, ...(info.models || [])])];
+  row.hidden = names.length < 2;
   if (row.hidden) return;
-  const names = info.models.includes(startupName) ? info.models : [startupName, ...info.models];
   select.replaceChildren(...names.map((name) => {
     const option = document.createElement("option");
     option.value = name;
-    option.textContent = name;
+    option.textContent = shipped.includes(name) ? `${name} (shipped)` : name;
     return option;
   }));
   select.value = info.name;
