@@ -98,6 +98,8 @@ def test_the_shipped_examples_are_valid_specs():
     ("[grid]\ndepth = [1]", "depth and width go together"),
     ("[grid]\nhidden_layers = [[4]]\n[random]\nsamples = 1", "not both"),
     ("save_models = 'yes'", "save_models must be true or false"),
+    ("[grid]\ndeskew = ['yes']", "deskew must be true or false, not 'yes'"),
+    ("[grid]\ndeskew = [1]", "deskew must be true or false, not 1"),
     ("seeds = [1, 1]", "seeds repeat"),
     ("[grid\n", "not valid TOML"),
 ])
@@ -144,3 +146,16 @@ def test_structures_clash_with_single_structure_keys():
         parse_spec({"grid": {"structures": [{"size": [4]}]}})
     with pytest.raises(DigitnetError, match="needs hidden_layers"):
         parse_spec({"grid": {"structures": [{"activation": "relu"}]}})
+
+
+def test_a_setting_that_is_off_by_default_can_be_swept_and_reported(tmp_path):
+    """deskew = [true, false]: the runs' points differ in their keys (a setting left at its default is
+    left out of Run.point), and the report still tells the two points apart by it."""
+    from digitnet.sweep.report import Point, swept_settings
+
+    spec = parse_spec({"grid": {"hidden_layers": [[4]], "deskew": [True, False]}})
+    assert [run.settings.deskew for run in spec.runs] == [True, False]
+    points = [Point(run.point(), (784, 4, 10), 3190) for run in spec.runs]
+    assert "deskew" in points[0].point and "deskew" not in points[1].point
+    assert swept_settings(points) == ("deskew",)
+    assert [p.label(("deskew",)) for p in points] == ["784-4-10 deskew=True", "784-4-10 deskew=False"]

@@ -66,7 +66,7 @@ def plot_accuracy_vs_size(points: list[Point], path) -> Path:
 def _setting_of(p: Point, key: str) -> str:
     if key == "depth":  # hidden layers, a setting of its own when the structures vary
         return str(len(p.layer_sizes) - 2)
-    return format_value(p.point[key])
+    return format_value(p.setting(key))
 
 
 def plot_accuracy_vs_setting(points: list[Point], path) -> Path:

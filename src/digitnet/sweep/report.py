@@ -13,6 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..training import TrainingSettings
+
+# A run's point leaves out the settings that were off (TrainingSettings.to_dict: distortion, label
+# smoothing, deskewing), so points of one sweep may differ in their keys: a missing one is its default.
+SETTING_DEFAULTS = {key: value for key, value in TrainingSettings().__dict__.items()}
 VIDEO_LAYER_SIZES = (784, 16, 16, 10)  # the video's network, marked in the pictures
 SETTING_LABELS = {"hidden_layers": "structure", "activation": "squish", "output": "output",
                   "learning_rate": "learning rate", "batch_size": "batch", "weight_decay": "weight decay",
@@ -54,6 +59,10 @@ class Point:
     def seconds_mean(self) -> float:
         return float(np.mean(self.training_seconds))
 
+    def setting(self, key: str):
+        """The point's value of `key`, or the setting's default where the point leaves it out."""
+        return self.point.get(key, SETTING_DEFAULTS.get(key))
+
     @property
     def is_video_network(self) -> bool:
         return self.layer_sizes == VIDEO_LAYER_SIZES and self.point["activation"] == "sigmoid"
@@ -63,7 +72,7 @@ class Point:
         parts = ["-".join(str(n) for n in self.layer_sizes)]
         for key in swept:
             if key != "hidden_layers":
-                parts.append(f"{SETTING_LABELS.get(key, key)}={format_value(self.point[key])}")
+                parts.append(f"{SETTING_LABELS.get(key, key)}={format_value(self.setting(key))}")
         return " ".join(parts)
 
 
@@ -104,8 +113,8 @@ def swept_settings(points: list[Point]) -> tuple[str, ...]:
     """The settings that take more than one value across the points, in Run.point()'s order."""
     if not points:
         return ()
-    keys = list(points[0].point)
-    return tuple(key for key in keys if len({json.dumps(p.point[key]) for p in points}) > 1)
+    keys = list(dict.fromkeys(key for p in points for key in p.point))  # every point's keys, in order
+    return tuple(key for key in keys if len({json.dumps(p.setting(key)) for p in points}) > 1)
 
 
 def pareto_front(points: list[Point]) -> list[Point]:

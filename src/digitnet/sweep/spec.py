@@ -50,6 +50,7 @@ TOP_KEYS = ("name", "seeds", "save_models", "data", "grid", "random")
 DATA_KEYS = ("folder", "train_images")
 RANGE_KEYS = ("min", "max", "log")
 FLOAT_SETTINGS = {f.name for f in fields(TrainingSettings) if f.type in ("float", float)}
+BOOL_SETTINGS = {f.name for f in fields(TrainingSettings) if f.type in ("bool", bool)}  # deskew
 INT_KEYS = {"depth", "width", "epochs", "batch_size", "shift_pixels"}
 MAX_SPEC_BYTES = 1 << 20
 MAX_RUNS = 100_000
@@ -322,6 +323,9 @@ def _point_to_run(point: dict, fail) -> tuple[Structure, TrainingSettings]:
                 value = float(value)  # 1 and 1.0 are the same run
             elif key in INT_KEYS and (isinstance(value, bool) or not isinstance(value, int)):
                 fail(f"{key} must be a whole number, not {value!r}")
+            elif key in BOOL_SETTINGS:
+                if not isinstance(value, bool):
+                    fail(f"{key} must be true or false, not {value!r}")
             elif key not in INT_KEYS and not isinstance(value, str):
                 fail(f"{key} must be a name (a string), not {value!r}")
             settings[key] = value
