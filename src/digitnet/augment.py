@@ -123,8 +123,8 @@ def resample(images: np.ndarray, positions: np.ndarray, out: np.ndarray | None =
     top, left = rows.astype(np.int32), cols.astype(np.int32)  # floor, as they are >= 0
     down, right = rows - top, cols - left  # bilinear weights
     flat = framed.reshape(-1)
-    index_type = np.int32 if len(flat) < 2**31 - 64 else np.int64
-    index = (np.arange(n, dtype=index_type)[:, None, None] * (SIDE + 2) + top) * (SIDE + 2) + left
+    # numpy's take converts other integer types to intp first: 3.2M int32 indices took 14.6 ms, intp 5.0 ms
+    index = (np.arange(n, dtype=np.intp)[:, None, None] * (SIDE + 2) + top) * (SIDE + 2) + left
     upper = flat.take(index) * (1 - right) + flat.take(index + 1) * right
     lower = flat.take(index + SIDE + 2) * (1 - right) + flat.take(index + SIDE + 3) * right
     read = upper * (1 - down) + lower * down  # (n, 28, 28)
