@@ -149,3 +149,40 @@ def test_the_shipped_record_reads_a_slanted_drawing_as_it_reads_it_upright(tmp_p
     assert cli.main(["predict", "--model", "record", *(str(tmp_path / f"{i}.png") for i in chosen)]) == 0
     answers = [int(line.split(": ")[1].split()[0]) for line in capsys.readouterr().out.splitlines()]
     assert answers == [int(labels[i]) for i in chosen]
+
+
+@pytest.mark.parametrize("images, problem", [
+    (np.zeros(783), "(783,)"),
+    (np.zeros((2, 784, 1)), "(2, 784, 1)"),
+    (np.array([["a"] * 784]), "must be numbers"),
+    (np.full(784, np.nan), "NaN or infinite"),
+    (np.full((3, 784), np.inf), "NaN or infinite"),
+])
+def test_what_cannot_be_deskewed_is_one_line(images, problem):
+    for call in (deskew, slants, Model(Network((784, 4, 10)), {"training": {"deskew": True}}).prepare):
+        with pytest.raises(DigitnetError) as caught:
+            call(images)
+        assert problem in str(caught.value) and "\n" not in str(caught.value)
+    alpha, _, _ = slants(np.zeros(784))  # one image is a batch of one
+    assert alpha.shape == (1,) and deskew(np.zeros((0, 784))).shape == (0, 784)
+
+
+def test_a_recipe_takes_deskew_too(tmp_path):
+    out = tmp_path / "video-deskewed.safetensors"
+    assert cli.main(["train", "--recipe", "video", "--deskew", "--epochs", "1", "--quiet", "--out", str(out)]) == 0
+    assert load_model(out).deskews
+
+
+@pytest.mark.parametrize("suffix", [".onnx", ".npz", ".json", ".pt"])
+def test_an_exported_record_comes_back_deskewing(tmp_path, capsys, suffix):
+    """The exported file holds the network; ONNX, .npz and .json also say it reads deskewed digits, and
+    `digitnet import` restores that (a state dict has no room for it: --deskew says so)."""
+    pytest.importorskip("onnx" if suffix == ".onnx" else "torch" if suffix == ".pt" else "numpy")
+    exported, imported = tmp_path / f"record{suffix}", tmp_path / "back.safetensors"
+    assert cli.main(["export", "record", "--to", str(exported)]) == 0
+    assert "learned on deskewed digits" in capsys.readouterr().err
+    flags = ["--activation", "sigmoid", "--output", "softmax", "--deskew"] if suffix == ".pt" else []
+    assert cli.main(["import", str(exported), "--to", str(imported), *flags]) == 0
+    out = capsys.readouterr().out
+    assert "it reads deskewed digits" in out and "test accuracy on MNIST: 97.81%" in out
+    assert load_model(imported).deskews

@@ -560,8 +560,21 @@ def test_a_deskewing_model_is_shown_and_judged_on_deskewed_digits(tmp_path):
     evaluation = client.post("/api/lab/evaluate?model=record.safetensors", json={"edits": []}).json()
     assert evaluation["accuracy"] == pytest.approx(record.metadata["test_accuracy"], abs=1e-4)
     examples = client.get("/api/examples?model=record.safetensors&count=20").json()["examples"]
-    guesses = record.network.predict_digit(deskew(mnist.test_images))
+    upright = deskew(mnist.test_images)
+    guesses = record.network.predict_digit(upright)
     assert all(example["guess"] == guesses[example["index"]] for example in examples)
+    # the neuron lab: a drawing, an edited network's accuracy, a neuron's favourite test images
+    lab = client.post("/api/lab/predict?model=record.safetensors", json={"pixels": raw.tolist(), "edits": []}).json()
+    np.testing.assert_allclose(lab["input"], deskew(raw), atol=1e-6)
+    off = [{"kind": "off", "layer": 1, "neuron": 3}]
+    edited = client.post("/api/lab/evaluate?model=record.safetensors", json={"edits": off}).json()
+    from digitnet.editing import Edit, apply_edits
+    expected = apply_edits(record.network, [Edit("off", layer=1, neuron=3)]).accuracy(upright, mnist.test_labels)
+    assert edited["accuracy"] == pytest.approx(expected, abs=1e-4)
+    from digitnet.probing import probe_neuron
+    probed = client.post("/api/lab/probe?model=record.safetensors", json={"layer": 1, "neuron": 3}).json()
+    favourites = probe_neuron(record.network, upright, layer=1, neuron=3).most_exciting
+    assert [image["index"] for image in probed["most_exciting"]] == [int(i) for i in favourites]
 
 
 def test_the_shipped_models_open_by_name_with_or_without_a_models_folder(client, tmp_path):

@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "(e.g. Fashion-MNIST) instead of the shipped MNIST")
     train.add_argument("--recipe", choices=list(RECIPES), help="train a shipped model's recipe (structure and "
                        "settings, see recipes.py): " + "; ".join(f"{r.name}: {r.summary}" for r in RECIPES.values())
-                       + ". --epochs, --seed and --data still apply")
+                       + ". --epochs, --seed, --deskew and --data still apply")
     train.add_argument("--out", default=DEFAULT_OUT, metavar="FILE", help="where to save the model")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -281,6 +281,8 @@ def command_train(args) -> int:
         defaults = TrainingSettings()
         settings = replace(recipe.settings, **{key: getattr(args, key) for key in ("epochs", "seed")
                                                if getattr(args, key) != getattr(defaults, key)})
+        if args.deskew:  # a flag that is off by default: given, it applies to any recipe
+            settings = replace(settings, deskew=True)
     dataset = load_dataset(args.data)
     network = Network(layer_sizes, args.activation, args.output, seed=args.seed)
     check_fits(network, dataset, settings)

@@ -63,6 +63,10 @@ def add_interop_commands(commands) -> None:
                           help="a state dict's squish between layers (not needed for ONNX)")
     imported.add_argument("--output", choices=OUTPUT_SQUISHES,
                           help="a state dict's last squish; logits: none (not needed for ONNX)")
+    imported.add_argument("--deskew", action="store_true",
+                          help="the network learned on deskewed digits (a .pt or .safetensors export of digitnet's "
+                               "record, say): every command then deskews for it. ONNX, .npz and .json files "
+                               "exported by digitnet say so themselves")
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -90,7 +94,8 @@ def command_export(args) -> int:
     print(f"wrote {path} ({model.network.describe()})")
     if model.deskews:
         print("note: this model learned on deskewed digits: give it digitnet.deskew.deskew(inputs), not the raw "
-              "inputs (the exported file holds the network only)", file=sys.stderr)
+              "inputs (the exported file holds the network only; ONNX, .npz and .json say so in their metadata, "
+              "and `digitnet import --deskew` marks a .pt or .safetensors one)", file=sys.stderr)
     return 0
 
 
@@ -105,12 +110,15 @@ def command_import(args) -> int:
     if _same_file(Path(args.file), target):
         raise DigitnetError(f"{target}: is the file being imported; choose another --to file")
     model = import_model(args.file, args.activation, args.output)
+    if args.deskew:
+        model.metadata["training"] = {**model.metadata.get("training", {}), "deskew": True}
     _writing(target, lambda: save_model(target, model.network, model.metadata))
     origin = model.metadata["origin"]
-    print(f"wrote {target} ({model.network.describe()}; from {origin['format']}, outputs read as {origin['output']})")
+    print(f"wrote {target} ({model.network.describe()}; from {origin['format']}, outputs read as {origin['output']}"
+          + ("; it reads deskewed digits" if model.deskews else "") + ")")
     # A quick check that the numbers were read as meant: a state dict imported with the wrong
     # --activation still loads, but guesses at chance.
-    test = load_dataset()
+    test = model.dataset_for(load_dataset())  # deskewed, if the network learned so
     from .evaluation import evaluate
 
     accuracy = evaluate(model.network, test.test_pixels, test.test_labels).accuracy

@@ -33,10 +33,23 @@ INPUT_DESCRIPTION = ("784 brightness values in [0, 1] (0.0 black, 1.0 white): a 
                      "row by row, light ink on black as in MNIST")
 
 
-def input_description(network: Network) -> str:
+# Written into an exported file (ONNX metadata, the .npz/.json structure) of a model that learned on
+# deskewed digits, and read back by `digitnet import`: the file holds the network only.
+PREPROCESSING_KEY, DESKEW = "preprocessing", "deskew"
+DESKEWED_INPUT = "; deskewed first (digitnet.deskew.deskew): the network learned on upright digits"
+
+
+def learned_deskewed(metadata: dict | None) -> bool:
+    """Whether a model's metadata says it learned on deskewed digits (modelfile.Model.deskews)."""
+    training = (metadata or {}).get("training")
+    return isinstance(training, dict) and training.get("deskew") is True
+
+
+def input_description(network: Network, deskewed: bool = False) -> str:
     """What an exported file says its inputs are: MNIST's pixels, or (e.g. a DigitnetClassifier's) features."""
     n = network.layer_sizes[0]
-    return INPUT_DESCRIPTION if n == INPUT_SIZE else f"{n} input values (features), one row per example"
+    described = INPUT_DESCRIPTION if n == INPUT_SIZE else f"{n} input values (features), one row per example"
+    return described + (DESKEWED_INPUT if deskewed else "")
 
 
 def refuse(source, where: str, problem: str) -> DigitnetError:
@@ -144,12 +157,16 @@ def network_from_chain(steps: list, source, input_size: int | None = INPUT_SIZE,
     return network, output
 
 
-def origin_metadata(source, file_format: str, output: str, **details) -> dict:
-    """The "origin" record an imported model keeps in its metadata."""
+def origin_metadata(source, file_format: str, output: str, deskewed: bool = False, **details) -> dict:
+    """The "origin" record an imported model keeps in its metadata; with `deskewed` (the file says
+    its network learned on deskewed digits) also training.deskew, so every command deskews for it."""
     read_as = {"softmax": "softmax", "sigmoid": "sigmoid",
                "logits": "logits (no squish at the end), read through a softmax"}[output]
-    return {"origin": {"format": file_format, "file": str(source), "output": read_as,
-                       "imported_by": f"digitnet {__version__}", **details}}
+    metadata = {"origin": {"format": file_format, "file": str(source), "output": read_as,
+                           "imported_by": f"digitnet {__version__}", **details}}
+    if deskewed:
+        metadata["training"] = {"deskew": True}
+    return metadata
 
 
 def chain_steps(network: Network, with_output: bool = True) -> list[tuple[str, int | None]]:

@@ -58,8 +58,8 @@ def import_model(path, activation: str | None = None, output: str | None = None)
     from .chain import origin_metadata
     if suffix in (".npz", ".json"):
         from .npz_json import import_json, import_npz
-        network, read_as = (import_npz if suffix == ".npz" else import_json)(path)
-        return Model(network, origin_metadata(path, suffix[1:], read_as), path)
+        network, read_as, deskewed = (import_npz if suffix == ".npz" else import_json)(path)
+        return Model(network, origin_metadata(path, suffix[1:], read_as, deskewed), path)
     from .torch_format import read_state_dict_file
     network, read_as, details = read_state_dict_file(path, activation, output)
     return Model(network, origin_metadata(path, "pytorch state dict", read_as, **details), path)

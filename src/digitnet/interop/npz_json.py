@@ -24,20 +24,31 @@ from ..errors import DigitnetError
 from ..files import read_bytes, write_atomically
 from ..modelfile import MAX_MODEL_BYTES, _parse_json
 from ..network import Network
-from .chain import HIDDEN_SQUISHES, Dense, Squish, input_description, network_from_chain, refuse
+from .chain import (DESKEW, HIDDEN_SQUISHES, PREPROCESSING_KEY, Dense, Squish, input_description, learned_deskewed,
+                    network_from_chain, refuse)
 
 FORMAT = "digitnet-weights"
 
 
-def describe(network: Network) -> dict:
-    return {"format": FORMAT, "digitnet_version": __version__, "layer_sizes": list(network.layer_sizes),
-            "activation": network.activation, "output": network.output, "input": input_description(network),
-            "math": "for each layer l: z = weights[l] @ a + biases[l]; a = activation(z) "
-                    "(the output layer uses output); a starts as the input"}
+def describe(network: Network, metadata: dict | None = None) -> dict:
+    deskewed = learned_deskewed(metadata)
+    described = {"format": FORMAT, "digitnet_version": __version__, "layer_sizes": list(network.layer_sizes),
+                 "activation": network.activation, "output": network.output,
+                 "input": input_description(network, deskewed),
+                 "math": "for each layer l: z = weights[l] @ a + biases[l]; a = activation(z) "
+                         "(the output layer uses output); a starts as the input"}
+    if deskewed:
+        described[PREPROCESSING_KEY] = DESKEW
+    return described
+
+
+def says_deskewed(structure) -> bool:
+    """Whether a file's structure (describe's) says its network learned on deskewed digits."""
+    return isinstance(structure, dict) and structure.get(PREPROCESSING_KEY) == DESKEW
 
 
 def export_npz(network: Network, path, metadata: dict | None = None) -> Path:
-    arrays = {"structure": np.array(json.dumps(describe(network)))}
+    arrays = {"structure": np.array(json.dumps(describe(network, metadata)))}
     for l, (w, b) in enumerate(zip(network.weights, network.biases)):
         arrays[f"weights.{l}"], arrays[f"biases.{l}"] = w.astype(np.float32), b.astype(np.float32)
     buffer = io.BytesIO()
@@ -46,7 +57,7 @@ def export_npz(network: Network, path, metadata: dict | None = None) -> Path:
 
 
 def export_json(network: Network, path, metadata: dict | None = None) -> Path:
-    document = describe(network)
+    document = describe(network, metadata)
     # float32 numbers printed with float32's shortest round-trip form, so reading them back gives
     # the same float32 values.
     document["layers"] = [{"weights": [[float(np.format_float_positional(x, unique=True, trim="-"))
@@ -80,8 +91,8 @@ def _steps(structure, layers: list[tuple[object, object]], source) -> list:
     return steps + [Squish(output, "the output")]
 
 
-def import_npz(path) -> tuple[Network, str]:
-    """An .npz written by `export_npz` -> (Network, how its outputs are read)."""
+def import_npz(path) -> tuple[Network, str, bool]:
+    """An .npz written by `export_npz` -> (Network, how its outputs are read, learned on deskewed digits)."""
     blob = read_bytes(path, MAX_MODEL_BYTES, "NumPy file")
     try:
         with zipfile.ZipFile(io.BytesIO(blob)) as archive:  # sizes first: a small file may unzip to terabytes
@@ -96,11 +107,11 @@ def import_npz(path) -> tuple[Network, str]:
     except Exception as error:  # a bad zip, a pickled object array, a missing layer, bad JSON
         reason = str(error).strip().splitlines()[0][:120] if str(error).strip() else type(error).__name__
         raise DigitnetError(f"{path}: not a digitnet .npz file ({reason})") from None
-    return network_from_chain(_steps(structure, layers, path), path)
+    return (*network_from_chain(_steps(structure, layers, path), path), says_deskewed(structure))
 
 
-def import_json(path) -> tuple[Network, str]:
-    """A .json written by `export_json` -> (Network, how its outputs are read)."""
+def import_json(path) -> tuple[Network, str, bool]:
+    """A .json written by `export_json` -> (Network, how its outputs are read, learned on deskewed digits)."""
     try:
         document = _parse_json(read_bytes(path, MAX_MODEL_BYTES, "JSON file"))
     except ValueError as error:
@@ -108,5 +119,6 @@ def import_json(path) -> tuple[Network, str]:
     layers = document.get("layers") if isinstance(document, dict) else None
     if not isinstance(layers, list) or not all(isinstance(layer, dict) for layer in layers):
         raise DigitnetError(f"{path}: not a digitnet weights file (no list of layers)")
-    return network_from_chain(_steps(document, [(layer.get("weights"), layer.get("biases")) for layer in layers],
-                                     path), path)
+    network, read_as = network_from_chain(_steps(document, [(layer.get("weights"), layer.get("biases"))
+                                                            for layer in layers], path), path)
+    return network, read_as, says_deskewed(document)

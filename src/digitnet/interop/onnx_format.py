@@ -26,8 +26,8 @@ from ..errors import DigitnetError
 from ..files import read_bytes, write_atomically
 from ..modelfile import MAX_MODEL_BYTES
 from ..network import Network
-from .chain import (MAX_LAYER_SIZE, Dense, Squish, chain_steps, input_description, network_from_chain,
-                    origin_metadata, refuse)
+from .chain import (DESKEW, MAX_LAYER_SIZE, PREPROCESSING_KEY, Dense, Squish, chain_steps, input_description,
+                    learned_deskewed, network_from_chain, origin_metadata, refuse)
 from .extras import require
 
 OPSET = 21        # a recent opset that onnxruntime 1.17+ runs
@@ -43,6 +43,7 @@ def to_onnx(network: Network, metadata: dict | None = None):
     onnx = require("onnx", "ONNX export")
     from onnx import TensorProto, helper, numpy_helper
 
+    deskewed = learned_deskewed(metadata)  # said in the file: it holds the network, not the deskewing
     initializers, nodes = [], []
     current = "pixels"
     steps = chain_steps(network)
@@ -64,13 +65,15 @@ def to_onnx(network: Network, metadata: dict | None = None):
     graph = helper.make_graph(
         nodes, "digitnet", [helper.make_tensor_value_info("pixels", TensorProto.FLOAT, ["batch", sizes[0]])],
         [helper.make_tensor_value_info("outputs", TensorProto.FLOAT, ["batch", sizes[-1]])], initializers,
-        doc_string=f"digitnet {network.describe()}: inputs are {input_description(network)}")
+        doc_string=f"digitnet {network.describe()}: inputs are {input_description(network, deskewed)}")
     model = helper.make_model(graph, producer_name="digitnet", producer_version=__version__,
                               opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION,
                               doc_string="The network of 3Blue1Brown's 'But what is a neural network?', by digitnet")
     outputs = f"the {network.output} output layer's activations, one per {'digit' if sizes[-1] == 10 else 'class'}"
     info = {"layer_sizes": ",".join(map(str, sizes)), "activation": network.activation, "output": network.output,
-            "input": input_description(network), "outputs": outputs, "digitnet_version": __version__}
+            "input": input_description(network, deskewed), "outputs": outputs, "digitnet_version": __version__}
+    if deskewed:
+        info[PREPROCESSING_KEY] = DESKEW
     for key in ("test_accuracy", "data_source"):
         if metadata and key in metadata:
             info[key] = str(metadata[key])
@@ -238,7 +241,7 @@ def from_onnx_bytes(blob: bytes, source="<bytes>") -> tuple[Network, dict]:
                "opset": max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=None)}
     if props.get("layer_sizes"):
         details["original_metadata"] = dict(list(props.items())[:20])
-    return network, origin_metadata(source, "onnx", output, **details)
+    return network, origin_metadata(source, "onnx", output, deskewed=props.get(PREPROCESSING_KEY) == DESKEW, **details)
 
 
 def import_onnx(path) -> tuple[Network, dict]:
