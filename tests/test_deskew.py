@@ -91,7 +91,7 @@ def test_images_without_a_slant_to_measure_come_out_sane(make, kind):
 def test_a_dataset_deskewed_once_per_part_keeps_its_labels_and_checksum(mnist):
     small = mnist.subset(train=300, validation=200, test=100)
     view = small.deskewed
-    assert view is small.deskewed  # made once
+    assert view is small.deskewed and view.deskewed is view  # made once; never deskewed twice
     np.testing.assert_array_equal(view.train_labels, small.train_labels)
     np.testing.assert_array_equal(view.test_pixels, deskew(small.test_pixels))
     np.testing.assert_array_equal(view.validation_pixels, deskew(small.validation_pixels))

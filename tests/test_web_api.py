@@ -575,6 +575,12 @@ def test_a_deskewing_model_is_shown_and_judged_on_deskewed_digits(tmp_path):
     probed = client.post("/api/lab/probe?model=record.safetensors", json={"layer": 1, "neuron": 3}).json()
     favourites = probe_neuron(record.network, upright, layer=1, neuron=3).most_exciting
     assert [image["index"] for image in probed["most_exciting"]] == [int(i) for i in favourites]
+    first = probed["most_exciting"][0]  # shown as MNIST has it: a click deskews it once, as for any digit
+    assert first["pixels"] == np.rint(mnist.test_images[first["index"]] * 255).astype(int).tolist()
+    # a dream fed back is already the network's input: as_seen, it is not deskewed a second time
+    dreamlike = upright[7]
+    fed = client.post("/api/predict?model=record.safetensors", json={"pixels": dreamlike.tolist(), "as_seen": True})
+    np.testing.assert_allclose(fed.json()["input"], dreamlike, atol=1e-6)
 
 
 def test_the_shipped_models_open_by_name_with_or_without_a_models_folder(client, tmp_path):

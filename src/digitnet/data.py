@@ -155,7 +155,9 @@ class Dataset:
     def deskewed(self) -> "Dataset":
         """The same data with each image's slant taken out (deskew.py), each part when first used:
         what a network trained with TrainingSettings(deskew=True) sees. Same checksum: the data is
-        the same; the model's settings record the deskewing."""
+        the same; the model's settings record the deskewing. A deskewed view is its own view."""
+        if isinstance(self._part, _DeskewedParts):
+            return self
         return Dataset(_DeskewedParts(self._part), self.checksum, f"{self.source} (deskewed)", self.validation_size,
                        self._counts)
 

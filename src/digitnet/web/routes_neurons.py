@@ -159,12 +159,14 @@ def neuron_routes(state: ExplorerState) -> APIRouter:
                  summary="The test images a neuron responds to most and least, and the average of its favourites")
     def probe(request: ProbeRequest, model: str | None = MODEL_QUERY) -> Probe:
         source, network = edited(model, request.edits)
-        images, labels = state.test_set(source)  # as the network sees them: what the page shows
+        images, labels = state.test_set(source)  # as the network reads them (deskewed if it learned so)
         found = probe_neuron(network, images, request.layer, request.neuron, count=request.count,
                              average_of=request.average_of)  # a layer or neuron it lacks: 422
+        # shown as MNIST has them: a click sends them to predict, which deskews them (once) for the network
+        as_drawn, _ = state.test_set()
 
         def shown(indices):
-            return [ProbedImage(index=int(i), label=int(labels[i]), pixels=_bytes(images[i]),
+            return [ProbedImage(index=int(i), label=int(labels[i]), pixels=_bytes(as_drawn[i]),
                                 weighted_sum=round(float(found.weighted_sums[i]), 6),
                                 activation=round(float(found.activations[i]), 6)) for i in indices]
 

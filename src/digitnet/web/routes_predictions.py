@@ -107,7 +107,7 @@ def prepared_input(request: PredictRequest, state: ExplorerState, times: StageTi
     if familiarity:
         with times.stage("familiarity"):
             found = as_familiarity(state.familiarity_here(inputs))
-    if model is not None and model.deskews and inputs.size == 784:  # other sizes: the caller refuses them
+    if model is not None and model.deskews and inputs.size == 784 and not request.as_seen:  # other sizes: refused
         with times.stage("prepare"):
             inputs = model.prepare(inputs)
     return inputs, found

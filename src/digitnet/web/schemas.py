@@ -32,6 +32,8 @@ class PredictRequest(BaseModel):
         None, min_length=784, max_length=784,
         description="The input itself, already prepared: 784 brightnesses in [0, 1], row by row of a 28x28 "
                     "image, ink bright (1.0) on black (0.0), like MNIST.")
+    as_seen: bool = Field(False, description="the pixels are already the network's own input (a dream, say): "
+                                             "not deskewed again for a model that deskews (ModelInfo.deskews)")
 
 
 class Familiarity(BaseModel):

@@ -150,7 +150,8 @@ async function feedPixels(pixels, what) {
   $("pad-hint").textContent = `showing ${what}`;
   strip.mark(-1);
   guess.dataset.settled = "false";
-  if (await predict({ pixels }, "example")) guess.dataset.settled = "true";
+  // as_seen: a dream is already the network's input; a model that deskews must not deskew it again
+  if (await predict({ pixels, as_seen: true }, "example")) guess.dataset.settled = "true";
   bringIntoView($("result-row"));
 }
 
