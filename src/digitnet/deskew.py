@@ -48,9 +48,14 @@ def _checked(images) -> np.ndarray:
 
 
 def slants(images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Images `(n, 784)` (any brightness scale) -> (alpha `(n,)`, centre row r0 `(n,)`, centre column
-    c0 `(n,)`). A blank image gets alpha 0 and the image centre."""
-    sums = _checked(images).reshape(-1, SIDE * SIDE).astype(np.float64) @ _MOMENTS  # (n, 5)
+    """Images `(n, 784)` or one `(784,)` (any brightness scale) -> (alpha `(n,)`, centre row r0 `(n,)`,
+    centre column c0 `(n,)`). A blank image gets alpha 0 and the image centre."""
+    return _slants_of(_checked(images).reshape(-1, SIDE * SIDE))
+
+
+def _slants_of(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`slants` of a checked batch `(n, 784)`."""
+    sums = batch.astype(np.float64) @ _MOMENTS  # (n, 5)
     ink = sums[:, 0]
     has_ink = ink > 0
     mass = np.where(has_ink, ink, 1.0)
@@ -62,11 +67,12 @@ def slants(images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return alpha, r0, c0
 
 
-def source_positions(images: np.ndarray) -> np.ndarray:
-    """Where each output pixel of the deskewed images reads from: `(n, 2, 28, 28)` (row, column)."""
-    alpha, r0, c0 = slants(images)
+def source_positions(batch: np.ndarray) -> np.ndarray:
+    """Where each output pixel of the deskewed images `(n, 784)` (checked by deskew) reads from:
+    `(n, 2, 28, 28)` (row, column)."""
+    alpha, r0, c0 = _slants_of(batch)
     pixel = np.arange(SIDE, dtype=np.float64) - CENTRE  # (28,) from the centre
-    rows = np.broadcast_to(r0[:, None, None] + pixel[None, :, None], (len(images), SIDE, SIDE))
+    rows = np.broadcast_to(r0[:, None, None] + pixel[None, :, None], (len(batch), SIDE, SIDE))
     cols = c0[:, None, None] + alpha[:, None, None] * pixel[None, :, None] + pixel[None, None, :]
     return np.stack([rows, cols], axis=1).astype(np.float32)
 

@@ -35,6 +35,12 @@ MAX_MODEL_BYTES = 512 * 1024 * 1024  # far above any MLP on 28x28 inputs; refuse
 MAX_HEADER_BYTES = 1024 * 1024
 
 
+def learned_deskewed(metadata: dict | None) -> bool:
+    """Whether a model's metadata (untrusted JSON) says it learned on deskewed digits: a real true only."""
+    training = (metadata or {}).get("training")
+    return isinstance(training, dict) and training.get("deskew") is True
+
+
 @dataclass
 class Model:
     """A network and what is known about it: how it was trained, its history, on which data.
@@ -51,8 +57,7 @@ class Model:
     @property
     def deskews(self) -> bool:
         """Whether the network learned on deskewed digits (TrainingSettings.deskew), so must see them."""
-        training = self.metadata.get("training")
-        return isinstance(training, dict) and training.get("deskew") is True
+        return learned_deskewed(self.metadata)
 
     def prepare(self, inputs: np.ndarray) -> np.ndarray:
         """Inputs `(n, 784)` or `(784,)`, uint8 pixels or floats in [0, 1], as this model reads them:

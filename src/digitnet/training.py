@@ -180,8 +180,8 @@ def train(network: Network, dataset: Dataset, settings: TrainingSettings = Train
           progress_every: int = 50, targets: np.ndarray | None = None) -> TrainingResult:
     """Stochastic gradient descent on `dataset`'s training images, in place on `network`.
 
-    With settings.deskew the images are deskewed first (`seen_by`). Each epoch shuffles once (seeded) and makes its inputs a chunk at a time from the uint8 images,
-    moving each image by up to `shift_pixels` on the way (see `Shuffler`); it walks them in mini-batches with
+    With settings.deskew the images are deskewed first (`seen_by`). Each epoch shuffles once
+    (seeded) and makes its inputs a chunk at a time from the uint8 images, moving each image by up to `shift_pixels` on the way (see `Shuffler`); it walks them in mini-batches with
     `fast_backprop.Workspace`. After each epoch the validation accuracy is measured; at the end (or on
     Ctrl-C) the network is left holding the weights of its best validation epoch.
     `on_batch(epoch, done, total, loss)` is called every `progress_every` batches, `on_epoch(record)`

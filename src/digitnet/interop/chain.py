@@ -39,12 +39,6 @@ PREPROCESSING_KEY, DESKEW = "preprocessing", "deskew"
 DESKEWED_INPUT = "; deskewed first (digitnet.deskew.deskew): the network learned on upright digits"
 
 
-def learned_deskewed(metadata: dict | None) -> bool:
-    """Whether a model's metadata says it learned on deskewed digits (modelfile.Model.deskews)."""
-    training = (metadata or {}).get("training")
-    return isinstance(training, dict) and training.get("deskew") is True
-
-
 def input_description(network: Network, deskewed: bool = False) -> str:
     """What an exported file says its inputs are: MNIST's pixels, or (e.g. a DigitnetClassifier's) features."""
     n = network.layer_sizes[0]

@@ -22,9 +22,9 @@ import numpy as np
 from .. import __version__
 from ..errors import DigitnetError
 from ..files import read_bytes, write_atomically
-from ..modelfile import MAX_MODEL_BYTES, _parse_json
+from ..modelfile import MAX_MODEL_BYTES, _parse_json, learned_deskewed
 from ..network import Network
-from .chain import (DESKEW, HIDDEN_SQUISHES, PREPROCESSING_KEY, Dense, Squish, input_description, learned_deskewed,
+from .chain import (DESKEW, HIDDEN_SQUISHES, PREPROCESSING_KEY, Dense, Squish, input_description,
                     network_from_chain, refuse)
 
 FORMAT = "digitnet-weights"

@@ -24,10 +24,10 @@ import numpy as np
 from .. import __version__
 from ..errors import DigitnetError
 from ..files import read_bytes, write_atomically
-from ..modelfile import MAX_MODEL_BYTES
+from ..modelfile import MAX_MODEL_BYTES, learned_deskewed
 from ..network import Network
 from .chain import (DESKEW, MAX_LAYER_SIZE, PREPROCESSING_KEY, Dense, Squish, chain_steps, input_description,
-                    learned_deskewed, network_from_chain, origin_metadata, refuse)
+                    network_from_chain, origin_metadata, refuse)
 from .extras import require
 
 OPSET = 21        # a recent opset that onnxruntime 1.17+ runs

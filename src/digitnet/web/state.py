@@ -52,11 +52,10 @@ class ExplorerState:
         self._test_set: tuple[np.ndarray, np.ndarray] | None = None
         self._deskewed_test_set: tuple[np.ndarray, np.ndarray] | None = None
         self._dataset_lock = threading.Lock()
-        # file name -> ((mtime, size) when read, model, its test guesses or None), most recently used last
+        # file name (or a shipped model's name) -> ((mtime, size) when read, model, its test guesses or None),
+        # most recently used last
         self._loaded: OrderedDict[str, tuple[tuple[int, int], Model, np.ndarray | None]] = OrderedDict()
         self._startup_guesses: np.ndarray | None = None
-        self._shipped: dict[str, Model] = {}  # the shipped models by name, read on first use
-        self._shipped_guesses: dict[str, np.ndarray] = {}  # and their test guesses
         self._models_lock = threading.Lock()
         self._training_digits = None  # familiarity.TrainingDigits, made on first use
         self._familiarity_lock = threading.Lock()
@@ -101,15 +100,15 @@ class ExplorerState:
             return False
 
     def model(self, name: str | None) -> Model:
-        """The model a request names: a file of the models folder, `job:ID` (a training job's
-        current weights, or the file it saved), or None for the startup model.
+        """The model a request names: a shipped model's name, a file of the models folder, `job:ID`
+        (a training job's current weights, or the file it saved), or None for the startup model.
         A file is read again when it changed on disk (a model retrained under the same name).
         Raises HTTPException 409/404 for a name the folder does not have, DigitnetError (422) for a
         file that is not a valid model."""
         if name is None:
             return self.startup_model
         if name in SHIPPED_MODEL_FILES:  # "video", "record", "strong": digitnet's own, with or without a folder
-            return self._shipped_model(name)
+            return self._read(name, shipped_models()[name])  # no folder file has such a name: they end .safetensors
         if name.startswith("job:") and self.jobs is not None:
             model = self.jobs.model(name[len("job:"):])
             return model if isinstance(model, Model) else self.model(model)  # a str: the file it saved
@@ -117,7 +116,10 @@ class ExplorerState:
             raise HTTPException(409, "this server was started without a models folder (digitnet serve --models-dir DIR)")
         if not self._inside_folder(name):  # checked directly: listing a big folder on every call would be slow
             raise HTTPException(404, f"{name!r} is not a model file in the models folder (GET /api/model lists them)")
-        path = self.models_dir / name
+        return self._read(name, self.models_dir / name)
+
+    def _read(self, name: str, path: Path) -> Model:
+        """The model file at `path`, known to pages as `name`: read again only when it changed on disk."""
         with self._models_lock:
             try:
                 stat = path.stat()
@@ -129,19 +131,14 @@ class ExplorerState:
                 try:
                     self._loaded[name] = cached = (stamp, load_model(path), None)
                 except DigitnetError as error:  # name the file as the page knows it, not by this machine's path
-                    raise DigitnetError(str(error).replace(str(path), name).replace(str(self.models_dir), "models folder")) \
-                        from None
+                    message = str(error).replace(str(path), name)
+                    if self.models_dir is not None:
+                        message = message.replace(str(self.models_dir), "models folder")
+                    raise DigitnetError(message) from None
             self._loaded.move_to_end(name)
             while len(self._loaded) > MAX_LOADED_MODELS:
                 self._loaded.popitem(last=False)
             return cached[1]
-
-    def _shipped_model(self, name: str) -> Model:
-        """The shipped model called `name` (modelfile.SHIPPED_MODEL_FILES), read once."""
-        with self._models_lock:
-            if name not in self._shipped:
-                self._shipped[name] = load_model(shipped_models()[name])
-            return self._shipped[name]
 
     def test_set(self, model: Model | None = None):
         """MNIST's test images `(10000, 784)` and labels, read on first use (~0.6 s), then kept; with
@@ -222,17 +219,12 @@ class ExplorerState:
             for _, loaded, guesses in self._loaded.values():
                 if loaded is model and guesses is not None:
                     return guesses
-            for name, shipped in self._shipped.items():
-                if shipped is model and name in self._shipped_guesses:
-                    return self._shipped_guesses[name]
+
         images, _ = self.test_set(model)
         guesses = model.network.predict_digit(images)
         with self._models_lock:
             if model is self.startup_model:
                 self._startup_guesses = guesses
-            for name, shipped in self._shipped.items():
-                if shipped is model:
-                    self._shipped_guesses[name] = guesses
             for name, (stamp, loaded, _) in self._loaded.items():
                 if loaded is model:
                     self._loaded[name] = (stamp, loaded, guesses)
