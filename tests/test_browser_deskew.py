@@ -42,12 +42,14 @@ def test_the_page_shows_a_deskewing_model_the_digit_upright(browser, server):
         expect(page.locator("#model-line")).to_contain_text("record")
         assert "model=record" in page.url
         expect(page.locator("#seen-deskewed")).to_be_visible()
+        expect(page.locator("#model-facts")).to_contain_text("deskewed: each digit’s slant is taken out")
         assert draw(page, LEANING_ONE) == "1"
         upright = seen_pixels(page)
         screenshot(page, "deskewed-record-leaning-one.png")
         page.select_option("#model-select", "video")  # the video's network: the drawing as it is
         expect(page.locator("#model-message")).to_contain_text("now showing video")
         expect(page.locator("#seen-deskewed")).to_be_hidden()
+        expect(page.locator("#model-facts")).not_to_contain_text("deskewed")
         assert draw(page, LEANING_ONE) == "1"
         as_drawn = seen_pixels(page)
         (slant_upright,), _, _ = slants(upright[np.newaxis])

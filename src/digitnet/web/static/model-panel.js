@@ -12,6 +12,7 @@ export function renderModelFacts(list, historySvg, info) {
     ["Squish", `${info.activation} hidden layers, ${info.output} output`],
     ["Parameters", `${info.parameter_count.toLocaleString("en-US")} weights and biases`],
   ];
+  if (info.deskews) facts.push(["Inputs", "deskewed: each digit’s slant is taken out before the network sees it"]);
   const t = info.training;
   if (t) {
     const settings = t.settings || {};
