@@ -73,7 +73,8 @@ def test_one_image_a_batch_and_blocks_agree(mnist):
     for i in (0, BLOCK_IMAGES - 1, BLOCK_IMAGES, BLOCK_IMAGES + 2):
         one = deskew(images[i])
         assert one.shape == (784,)
-        np.testing.assert_array_equal(one, batch[i])
+        # the moments are one matrix product: its last bits may depend on the batch on another CPU's BLAS
+        np.testing.assert_allclose(one.astype(int), batch[i].astype(int), atol=1)
 
 
 @pytest.mark.parametrize("make, kind", [
@@ -93,8 +94,8 @@ def test_a_dataset_deskewed_once_per_part_keeps_its_labels_and_checksum(mnist):
     view = small.deskewed
     assert view is small.deskewed and view.deskewed is view  # made once; never deskewed twice
     np.testing.assert_array_equal(view.train_labels, small.train_labels)
-    np.testing.assert_array_equal(view.test_pixels, deskew(small.test_pixels))
-    np.testing.assert_array_equal(view.validation_pixels, deskew(small.validation_pixels))
+    np.testing.assert_allclose(view.test_pixels.astype(int), deskew(small.test_pixels).astype(int), atol=1)
+    np.testing.assert_allclose(view.validation_pixels.astype(int), deskew(small.validation_pixels).astype(int), atol=1)
     assert view.checksum == small.checksum and "deskewed" in view.source
     assert seen_by(small, TrainingSettings(deskew=True)) is view
     assert seen_by(small, TrainingSettings()) is small

@@ -66,7 +66,9 @@ def test_the_recipe_remakes_the_first_epoch(tmp_path, name):
 
 @pytest.mark.parametrize("name", ["record"])  # the strong one: tests/test_strong_rebuild.py, on its own
 def test_the_recipe_remakes_the_whole_model(tmp_path, mnist, name):
-    assert_recipe_remakes(name, tmp_path, mnist, tolerance=0.0015)
+    # 0.3%: three seeds spread over 0.19% (97.62-97.81%); another CPU's rounding drifts like a seed
+    # would, and the floor it leaves, 97.5%, is the aim
+    assert_recipe_remakes(name, tmp_path, mnist, tolerance=0.003)
 
 
 def assert_recipe_remakes(name: str, tmp_path, mnist, tolerance: float) -> None:
