@@ -22,6 +22,17 @@ def mnist():
     return load_dataset()
 
 
+@pytest.fixture(params=["compiled", "numpy"])
+def optimizer_path(request, monkeypatch):
+    """Each flat-step test on both of the optimizers' paths: compiled (Numba) and numpy's."""
+    if request.param == "numpy":
+        monkeypatch.setenv("DIGITNET_COMPILED", "0")
+    else:
+        pytest.importorskip("numba")
+        monkeypatch.delenv("DIGITNET_COMPILED", raising=False)
+    return request.param
+
+
 def small_dataset(dataset, n_train=2000, n_validation=500):
     return dataset.subset(train=n_train, validation=n_validation)
 
@@ -193,7 +204,7 @@ def textbook_steps(name, parameter, gradients, learning_rate=0.01, momentum=0.9)
 
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
-def test_optimizers_step_as_the_textbook_writes_them(optimizer):
+def test_optimizers_step_as_the_textbook_writes_them(optimizer, optimizer_path):
     rng = np.random.default_rng(5)
     parameter = rng.standard_normal(300).astype(np.float32)
     # gradients of very different sizes, some exactly zero: Adam's epsilon and scaling both matter
@@ -405,7 +416,7 @@ def test_brief_training_on_full_mnist_reaches_94_percent(mnist):
 
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
-def test_the_flat_step_walks_blocks_and_decays_as_the_plain_step_does(optimizer):
+def test_the_flat_step_walks_blocks_and_decays_as_the_plain_step_does(optimizer, optimizer_path):
     # train's step: gradient += rates * parameter, then the update, BLOCK_ELEMENTS at a time; it must
     # give exactly what decaying the whole vector and one plain `step` give, across block boundaries
     from digitnet.optimizers import BLOCK_ELEMENTS

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from . import compiled_optimizers
 from .validation import OneOf, Real, check_parameters
 
 OPTIMIZERS = ("adam", "momentum", "sgd")
@@ -69,6 +70,9 @@ class Optimizer:
         if len(self.parameters) != 1:
             assert decay_rates is None, "weight decay here is for one flat parameter"
             return lambda: self.step(gradients)
+        compiled = compiled_optimizers.step_function(self, gradients[0], decay_rates)
+        if compiled is not None:  # one compiled pass, the same numbers
+            return compiled
         parameter, gradient, scratch = self.parameters[0], gradients[0], self.scratch[0]
         blocks = []
         for start in range(0, len(parameter), BLOCK_ELEMENTS):
