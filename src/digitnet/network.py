@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import DigitnetError
+from .fast_inference import outputs_into
 from .validation import OneOf, Seed, Sizes, check_parameters
 
 # Each activation with its derivative. The derivative is written in terms of the activation's
@@ -209,8 +210,13 @@ class Network:
         weighted sums overflow (finite but huge weights) raises DigitnetError, never answers NaN.
         """
         inputs = self._as_batch(inputs)
+        outputs = np.empty((len(inputs), self.layer_sizes[-1]), self.dtype)
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked below, not warned about
-            probabilities = self.probabilities_from_outputs(self.feedforward(inputs))
+            # feedforward's arithmetic, a block of rows at a time in place: fast_inference.py
+            outputs_into(self.weights, self.biases, self.activation, self.output, inputs, outputs)
+            probabilities = self.probabilities_from_outputs(outputs)
+        if np.isfinite(probabilities).all():  # one pass over all of them; the rows only if one is not
+            return probabilities
         broken = ~np.isfinite(probabilities).all(axis=1)
         if broken.any():
             probabilities[broken] = self._probabilities_from_weighted_sums(inputs[broken])
@@ -221,8 +227,8 @@ class Network:
         A row of sigmoid outputs that are all 0 (z below about -17 in float32) comes out as NaN."""
         if self.output == "softmax":
             return outputs
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return outputs / outputs.sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):  # row sums as a product: numpy's sum along
+            return outputs / (outputs @ np.ones(outputs.shape[1], outputs.dtype))[:, np.newaxis]  # rows of 10 is slow
 
     def _probabilities_from_weighted_sums(self, inputs: np.ndarray) -> np.ndarray:
         """The rows predict_probabilities could not divide out, from z: sigma(z_i) / sum_j sigma(z_j)
