@@ -285,7 +285,9 @@ def test_train_gives_the_weights_of_the_reference_loop(mnist, structure, setting
     with threadpool_limits(limits=1, user_api="blas"):  # as train does (some BLAS results depend on it)
         reference_train(reference, data, settings)
     for mine, theirs in zip(at_epoch_end[-1], reference.weights + reference.biases):
-        np.testing.assert_allclose(mine, theirs, rtol=1e-3, atol=1e-5)  # rounding differences add up over 80 steps
+        # rounding differences add up over 80 steps (and the compiled path's float32 tanh is within 6
+        # units in the last place, np.tanh's 1): a wrong formula is off by 1e-2, not 5e-5
+        np.testing.assert_allclose(mine, theirs, rtol=1e-3, atol=5e-5)
 
 
 @pytest.mark.parametrize("settings", [

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 import numba
+import numpy as np
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -62,3 +63,192 @@ def adam_step(parameters, gradient, decay_rates, m, v, beta1, beta2, epsilon, st
             first = first if abs(first) >= smallest_normal or first != first else zero
             second = second if second >= smallest_normal or second != second else zero
         m[i], v[i] = first, second
+
+
+SIGMOID, RELU, TANH = 0, 1, 2          # hidden activation codes (compiled_steps.CODES)
+OUTPUT_SIGMOID, OUTPUT_SOFTMAX = 0, 1  # output layer codes
+CROSS_ENTROPY, QUADRATIC = 0, 1        # cost codes
+SGD, MOMENTUM, ADAM = 0, 1, 2          # optimizer codes
+
+
+# tanh for float32 as a rational function of x (Eigen's `generic_fast_tanh_float`, its published
+# coefficients): only multiplications, additions and one division, so the compiler computes 8 or 16 at
+# once, where the C library's tanhf is a call per number (~15 ns: 15 us of a 45 us training step).
+# Within 3.5e-7 of tanh everywhere (np.tanh: 6e-8; tests/test_compiled_steps.py checks it on a fine grid).
+_TANH_CLAMP = np.float32(7.90531110763549805)  # beyond it the quotient would pass 1; tanh rounds to 1 there
+_TANH_P = tuple(np.float32(c) for c in (-2.76076847742355e-16, 2.00018790482477e-13, -8.60467152213735e-11,
+                                        5.12229709037114e-08, 1.48572235717979e-05, 6.37261928875436e-04,
+                                        4.89352455891786e-03))
+_TANH_Q = tuple(np.float32(c) for c in (1.19825839466702e-06, 1.18534705686654e-04, 2.26843463243900e-03,
+                                        4.89352518554385e-03))
+_TANH_LINEAR = np.float32(0.0004)  # below it tanh(x) is x to float32's precision
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def fast_tanh(x):
+    """tanh of a float32 x, to ~6 units in its last place (see above); NaN gives NaN."""
+    clamped = min(max(x, -_TANH_CLAMP), _TANH_CLAMP)
+    square = clamped * clamped
+    p = _TANH_P[0]
+    for c in _TANH_P[1:]:
+        p = p * square + c
+    q = _TANH_Q[0]
+    for c in _TANH_Q[1:]:
+        q = q * square + c
+    return x if abs(x) < _TANH_LINEAR else clamped * p / q
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _tanh(x, approximate):
+    return fast_tanh(x) if approximate else math.tanh(x)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _squish(z, activation, half, one, zero, approximate):
+    if activation == SIGMOID:
+        return half * (one + _tanh(half * z, approximate))  # network.sigmoid's formula: never overflows
+    if activation == RELU:
+        return zero if z <= zero else z  # NaN stays NaN, as np.maximum(z, 0) keeps it
+    return _tanh(z, approximate)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _derivative(a, activation, one, zero):
+    """f'(z), from a = f(z) as network.ACTIVATIONS' derivatives take it."""
+    if activation == SIGMOID:
+        return a * (one - a)
+    if activation == RELU:
+        return one if a > zero else zero
+    return one - a * a
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _squish_rows(z, a, activation, half, one, zero, approximate):
+    """a[:, :n] = f(z) for z `(rows, n)`, and a[:, n] = 1. One loop per case, so each compiles to
+    vector instructions (a test inside the loop would keep it one number at a time)."""
+    rows, n = z.shape
+    for i in range(rows):
+        a[i, n] = one
+    if activation == SIGMOID and approximate:
+        for i in range(rows):
+            for j in range(n):
+                a[i, j] = half * (one + fast_tanh(half * z[i, j]))
+    elif activation == TANH and approximate:
+        for i in range(rows):
+            for j in range(n):
+                a[i, j] = fast_tanh(z[i, j])
+    elif activation == RELU:
+        for i in range(rows):
+            for j in range(n):
+                a[i, j] = zero if z[i, j] <= zero else z[i, j]
+    else:
+        for i in range(rows):
+            for j in range(n):
+                a[i, j] = _squish(z[i, j], activation, half, one, zero, approximate)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _layer(flat, offset, n_out, n_in):
+    """Layer's [W | b] `(n_out, n_in + 1)`, a view into a flat vector laid out as fast_backprop's."""
+    return flat[offset:offset + n_out * (n_in + 1)].reshape((n_out, n_in + 1))
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def train_steps(inputs, first_row, targets, target_row, batch_size, count, parameters, gradient, sizes, offsets,
+                activation, output, cost, hidden, weighted, delta_scratch, back, weighted_sums, outputs, row_max,
+                row_sum, optimizer, first_state, second_state, decay_rates, step_sizes, flushes, momentum, beta1,
+                beta2, epsilon, smallest_normal, half, one, zero, approximate):
+    """`count` mini-batch steps of fast_backprop.Workspace's backprop and then the optimizer's update,
+    in one call: the same products (BLAS, through np.dot), the squishes and the softmax as loops.
+
+    inputs `(rows, n_0 + 1)` (each row ends in a 1) from row first_row; targets and the epoch-long
+    results (weighted_sums, outputs `(n, n_L)`; row_max, row_sum `(n, 1)`) from row target_row; each
+    mini-batch batch_size rows (the epoch's last may be fewer). parameters and gradient: every layer's
+    [W | b] one after another from offsets[l]. Scratch, flat: hidden (each hidden layer's a with its
+    column of 1s, `(batch, n_l + 1)`, one after another), weighted (a layer's z), delta_scratch (two
+    layers' deltas), back (delta @ [W | b]). The optimizer's update is adam_step, momentum_step or
+    sgd_step with step_sizes[s] and flushes[s]. half, one, zero: 0.5, 1 and 0 in the parameters' dtype,
+    so float32 arithmetic stays float32 (a Python number would make it float64). approximate: tanh (and
+    so the sigmoid) by fast_tanh, for float32; float64 takes the C library's."""
+    layers = len(sizes) - 1
+    widest = 0
+    for l in range(1, layers + 1):
+        widest = max(widest, sizes[l])
+    for s in range(count):
+        rows = min(batch_size, len(targets) - target_row)
+        batch = zero
+        for _ in range(rows):  # the batch length in the parameters' dtype (exact: rows < 2^24)
+            batch += one
+        x = inputs[first_row:first_row + rows]
+        # forward: z = [a, 1] [W | b]^T ; a' = f(z), followed by a column of 1s for the next layer
+        a_in, start = x, 0
+        for l in range(layers - 1):
+            n_in, n_out = sizes[l], sizes[l + 1]
+            z = weighted[:rows * n_out].reshape((rows, n_out))
+            np.dot(a_in, _layer(parameters, offsets[l], n_out, n_in).T, z)
+            a = hidden[start:start + rows * (n_out + 1)].reshape((rows, n_out + 1))
+            _squish_rows(z, a, activation, half, one, zero, approximate)
+            a_in, start = a, start + batch_size * (n_out + 1)
+        n_in, n_last = sizes[layers - 1], sizes[layers]
+        z = weighted_sums[target_row:target_row + rows]
+        out = outputs[target_row:target_row + rows]
+        np.dot(a_in, _layer(parameters, offsets[layers - 1], n_last, n_in).T, z)
+        delta = delta_scratch[:rows * n_last].reshape((rows, n_last))
+        for i in range(rows):
+            if output == OUTPUT_SOFTMAX:
+                largest = z[i, 0]
+                for j in range(1, n_last):
+                    largest = max(largest, z[i, j])
+                total = zero
+                for j in range(n_last):
+                    out[i, j] = math.exp(z[i, j] - largest)
+                    total += out[i, j]
+                for j in range(n_last):
+                    out[i, j] = out[i, j] / total
+                row_max[target_row + i, 0], row_sum[target_row + i, 0] = largest, total
+            else:
+                for j in range(n_last):
+                    out[i, j] = half * (one + _tanh(half * z[i, j], approximate))
+            # the output's delta (costs.output_delta), the mean over the batch taken here
+            target = targets[target_row + i]
+            if cost == CROSS_ENTROPY:
+                for j in range(n_last):
+                    delta[i, j] = (out[i, j] - target[j]) / batch
+            elif output == OUTPUT_SIGMOID:
+                for j in range(n_last):
+                    delta[i, j] = (out[i, j] - target[j]) * out[i, j] * (one - out[i, j]) / batch
+            else:  # quadratic through softmax: a * (error - sum(error * a))
+                weighted_error = zero
+                for j in range(n_last):
+                    weighted_error += (out[i, j] - target[j]) * out[i, j]
+                for j in range(n_last):
+                    delta[i, j] = out[i, j] * ((out[i, j] - target[j]) - weighted_error) / batch
+        # backward: [grad W | grad b] = delta^T [a, 1] ; delta_l = (delta [W | b])[:, :n_l] * f'(a_l)
+        other_half, current = batch_size * widest, 0  # the two deltas' places in delta_scratch
+        for l in range(layers - 1, -1, -1):
+            n_in, n_out = sizes[l], sizes[l + 1]
+            if l > 0:
+                start -= batch_size * (n_in + 1)
+                a_in = hidden[start:start + rows * (n_in + 1)].reshape((rows, n_in + 1))
+            else:
+                a_in = x
+            np.dot(delta.T, a_in, _layer(gradient, offsets[l], n_out, n_in))
+            if l == 0:
+                break
+            spread = back[:rows * (n_in + 1)].reshape((rows, n_in + 1))
+            np.dot(delta, _layer(parameters, offsets[l], n_out, n_in), spread)
+            current = other_half - current
+            delta = delta_scratch[current:current + rows * n_in].reshape((rows, n_in))
+            for i in range(rows):
+                for k in range(n_in):
+                    delta[i, k] = spread[i, k] * _derivative(a_in[i, k], activation, one, zero)
+        if optimizer == ADAM:
+            adam_step(parameters, gradient, decay_rates, first_state, second_state, beta1, beta2, epsilon,
+                      step_sizes[s], flushes[s], smallest_normal)
+        elif optimizer == MOMENTUM:
+            momentum_step(parameters, gradient, decay_rates, first_state, momentum, step_sizes[s], flushes[s],
+                          smallest_normal)
+        else:
+            sgd_step(parameters, gradient, decay_rates, step_sizes[s])
+        first_row += rows
+        target_row += rows

@@ -31,31 +31,55 @@ def available() -> bool:
     return True
 
 
+def kernel_arguments(optimizer):
+    """What compiled_kernels needs of an optimizers.py optimizer over one flat vector, or None if it has
+    no kernel: (code, first state, second state, momentum, beta1, beta2, epsilon), the states the
+    optimizer's own arrays (empty where it keeps none), the constants in the parameters' dtype."""
+    from . import compiled_kernels as kernels  # imports Numba: only once training is about to start
+    from .optimizers import SGD, Adam, Momentum
+
+    dtype = optimizer.parameters[0].dtype
+    cast, none = dtype.type, np.empty(0, dtype)
+    if type(optimizer) is Adam:
+        beta1, beta2, epsilon = (cast(c) for c in optimizer.coefficients[0])
+        return (kernels.ADAM, optimizer.scaled_first_moments[0], optimizer.scaled_second_moments[0], cast(0),
+                beta1, beta2, epsilon)
+    if type(optimizer) is Momentum:
+        return kernels.MOMENTUM, optimizer.velocities[0], none, cast(optimizer.momentum), cast(0), cast(0), cast(0)
+    if type(optimizer) is SGD:
+        return kernels.SGD, none, none, cast(0), cast(0), cast(0), cast(0)
+    return None
+
+
+def next_steps(optimizer, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """The optimizer's next `count` step sizes (in its parameters' dtype) and flush flags: its own step
+    count, schedule and flush rhythm (optimizers.FLUSH_EVERY) move on as if it had taken them."""
+    sizes, flushes = np.empty(count, optimizer.parameters[0].dtype), np.empty(count, np.bool_)
+    for s in range(count):
+        sizes[s], flushes[s] = optimizer._next_step_size(), optimizer._flush_now()
+    return sizes, flushes
+
+
 def step_function(optimizer, gradient: np.ndarray, decay_rates: np.ndarray | None):
     """optimizer.step_function([gradient], decay_rates) for its one flat parameter, compiled, or
     None where the compiled path is not available (or the optimizer has no kernel). Each call is one
     step: the optimizer's own step count, step size and flush schedule (optimizers.FLUSH_EVERY)."""
-    if not available():
+    if not available() or (arguments := kernel_arguments(optimizer)) is None:
         return None
-    from . import compiled_kernels as kernels  # imports Numba: only once training is about to start
-    from .optimizers import SGD, SMALLEST_NORMAL, Adam, Momentum
+    from . import compiled_kernels as kernels
+    from .optimizers import SMALLEST_NORMAL
 
     parameters = optimizer.parameters[0]
-    dtype = parameters.dtype
-    cast = dtype.type
-    rates = decay_rates if decay_rates is not None else np.empty(0, dtype)
-    tiny = SMALLEST_NORMAL[dtype]
-    next_size, flush_now = optimizer._next_step_size, optimizer._flush_now
-    if type(optimizer) is Adam:
-        m, v = optimizer.scaled_first_moments[0], optimizer.scaled_second_moments[0]
-        beta1, beta2, epsilon = (cast(c) for c in optimizer.coefficients[0])
-        adam = kernels.adam_step
-        return lambda: adam(parameters, gradient, rates, m, v, beta1, beta2, epsilon, cast(next_size()),
-                            flush_now(), tiny)
-    if type(optimizer) is Momentum:
-        velocities, momentum, step = optimizer.velocities[0], cast(optimizer.momentum), kernels.momentum_step
-        return lambda: step(parameters, gradient, rates, velocities, momentum, cast(next_size()), flush_now(), tiny)
-    if type(optimizer) is SGD:
-        sgd = kernels.sgd_step
-        return lambda: (flush_now(), sgd(parameters, gradient, rates, cast(next_size())))
-    return None
+    rates = decay_rates if decay_rates is not None else np.empty(0, parameters.dtype)
+    tiny = SMALLEST_NORMAL[parameters.dtype]
+    code, first, second, momentum, beta1, beta2, epsilon = arguments
+    if code == kernels.ADAM:
+        step = kernels.adam_step
+        return lambda: step(parameters, gradient, rates, first, second, beta1, beta2, epsilon,
+                            *(value[0] for value in next_steps(optimizer, 1)), tiny)
+    if code == kernels.MOMENTUM:
+        step = kernels.momentum_step
+        return lambda: step(parameters, gradient, rates, first, momentum,
+                            *(value[0] for value in next_steps(optimizer, 1)), tiny)
+    step = kernels.sgd_step
+    return lambda: step(parameters, gradient, rates, next_steps(optimizer, 1)[0][0])

@@ -34,6 +34,7 @@ import math
 
 import numpy as np
 
+from . import compiled_steps
 from .costs import output_delta
 from .fast_inference import _HALF, _ONE, ACTIVATIONS_INTO, OUTPUTS_INTO, sigmoid_into  # noqa: F401 (public here too)
 from .network import Network
@@ -176,7 +177,12 @@ class Workspace:
         """run(chunk, first_step, steps): the epoch's mini-batches first_step.. (`steps` of them, all in
         chunk `chunk`, whose inputs with their 1s are in buffers[chunk % 2]), each a step of backprop,
         weight decay and `optimizer`'s update. Every mini-batch's function is made here, once, over
-        its rows of the buffers and of the epoch-long arrays (see step_function)."""
+        its rows of the buffers and of the epoch-long arrays (see step_function). Where Numba is,
+        the same steps run compiled, many per call (compiled_steps.py)."""
+        compiled = compiled_steps.runner(self, optimizer, weight_decay, batch_size, buffers, chunk_rows, targets,
+                                         weighted_sums, outputs, row_max, row_sum)
+        if compiled is not None:
+            return compiled
         n, steps = len(targets), []
         epoch_arrays = (targets, weighted_sums, outputs, row_max, row_sum)
         for start in range(0, n, batch_size):
