@@ -96,7 +96,8 @@ def test_training_numpy_only_ends_where_the_compiled_path_does(monkeypatch):
     numpy_only(monkeypatch)
     train(plain, data, settings)
     for mine, theirs in zip(compiled.weights + compiled.biases, plain.weights + plain.biases):
-        np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
+        # the compiled steps' products and float32 tanh round otherwise (see test_compiled_steps.py)
+        np.testing.assert_allclose(mine, theirs, rtol=1e-3, atol=5e-5)
 
 
 def test_without_numba_training_runs_on_numpy():

@@ -46,6 +46,8 @@ def momentum_step(parameters, gradient, decay_rates, velocities, momentum, learn
         for i in range(len(parameters)):
             if abs(velocities[i]) < smallest_normal:
                 velocities[i] = 0
+            if abs(parameters[i]) < smallest_normal:
+                parameters[i] = 0
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -58,11 +60,12 @@ def adam_step(parameters, gradient, decay_rates, m, v, beta1, beta2, epsilon, st
         g = gradient[i]
         first = m[i] * beta1 + g
         second = v[i] * beta2 + g * g
-        parameters[i] = parameters[i] - (first / (math.sqrt(second) + epsilon)) * step_size
+        weight = parameters[i] - (first / (math.sqrt(second) + epsilon)) * step_size
         if flush:  # loop-invariant: the compiler makes two loops of it
+            weight = weight if abs(weight) >= smallest_normal or weight != weight else zero
             first = first if abs(first) >= smallest_normal or first != first else zero
             second = second if second >= smallest_normal or second != second else zero
-        m[i], v[i] = first, second
+        parameters[i], m[i], v[i] = weight, first, second
 
 
 SIGMOID, RELU, TANH = 0, 1, 2          # hidden activation codes (compiled_steps.CODES)

@@ -52,4 +52,5 @@ def runner(workspace, optimizer, weight_decay: float, batch_size: int, buffers, 
                     row_max, row_sum, code, first_state, second_state, rates, step_sizes, flushes, momentum,
                     beta1, beta2, epsilon, tiny, *constants, dtype == np.float32)
 
-    return run
+    run(0, 0, 0)  # no step: Numba loads the machine code now (~0.3 s; compiles it on a machine's first run),
+    return run    # as part of start-up rather than of the first epoch
