@@ -131,6 +131,9 @@ def test_train_a_small_network_and_watch_it_learn(browser, server, models):
         page.wait_for_selector("#train-lab[data-job]")
         job_id = page.get_attribute("#train-lab", "data-job")
         assert page.url.endswith(f"#job={job_id}"), "the job has an address"
+        # Paused at once (its two epochs take well under a second), it stops after its first mini-batches
+        # and shows the weights it stopped at: the moment in the middle of learning, held still.
+        assert server.json(f"/api/jobs/{job_id}/pause", {})["state"] == "paused"
 
         # One moment while it learns: the pictures of all 8 neurons, painted from a snapshot.
         page.wait_for_selector("#train-pictures:not([data-step=''])", timeout=120_000)  # the worker starts in seconds, on a busy machine more
@@ -141,6 +144,7 @@ def test_train_a_small_network_and_watch_it_learn(browser, server, models):
         # The explorer's views follow the job's current weights: its guess comes from job:ID.
         page.wait_for_selector("#train-guess-box:not([hidden])")
         expect(page.locator("#model-line")).to_contain_text("784–8–10")
+        assert server.json(f"/api/jobs/{job_id}/resume", {})["state"] in ("running", "starting")
 
         page.wait_for_selector("#train-lab[data-state=finished]", timeout=120_000)
         late_step = page.get_attribute("#train-pictures", "data-step")

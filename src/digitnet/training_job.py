@@ -210,9 +210,10 @@ class _Reporter:
 
     def on_batch(self, network: Network):
         def work(epoch: int, step: int, steps: int, loss: float) -> None:
-            self._check_controls()
-            if time.perf_counter() - self.last_report >= self.spec.update_seconds:
+            # due, or about to pause: a paused job shows the weights it stopped at
+            if time.perf_counter() - self.last_report >= self.spec.update_seconds or not self.resume.is_set():
                 self.report(network, epoch, step, steps, loss)
+            self._check_controls()
 
         def on_batch(epoch: int, step: int, steps: int, loss: float) -> None:
             self._timed(lambda: work(epoch, step, steps, loss))
