@@ -1,5 +1,6 @@
-"""Where one training step's time goes: the fast path's backprop, the optimizer, and the first
-layer's two large matrix products on their own (issue #5: measure before and after each change).
+"""Where one training step's time goes: the compiled steps `train` runs where Numba is, the NumPy
+fast path's backprop and the optimizer, and the first layer's two large matrix products on their own
+(issues #5 and #16: measure before and after each change).
 
     python benchmarks/step_profile.py               # the video's network, batch 32, Adam
     python benchmarks/step_profile.py --layers 100  # another structure
@@ -23,6 +24,7 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # run from a checkout without installing
 
+from digitnet import compiled_steps  # noqa: E402
 from digitnet.costs import one_hot  # noqa: E402
 from digitnet.data import load_dataset  # noqa: E402
 from digitnet.fast_backprop import Workspace, with_ones_column  # noqa: E402
@@ -71,9 +73,22 @@ def main(argv=None) -> int:
     forward = [lambda b=b: np.dot(first_weights, images[b].T, out=first_activations) for b in batches]
     gradient = [lambda b=b: np.dot(first_delta, images[b], out=first_gradient) for b in batches]
 
+    # the compiled steps as train runs them: the whole epoch as one buffer, 50 steps per call
+    compiled_workspace = Workspace(network, "cross_entropy")
+    compiled_optimizer = make_optimizer(args.optimizer, [compiled_workspace.parameters], 0.005, 0.9)
+    run = compiled_steps.runner(compiled_workspace, compiled_optimizer, 0.0, size, [images, images], n, targets,
+                                np.empty_like(targets), np.empty_like(targets), np.empty((n, 1), np.float32),
+                                np.empty((n, 1), np.float32))
+    runs = [lambda first=first: run(0, first, min(50, len(batches) - first)) for first in range(0, len(batches), 50)]
+
     with threadpool_limits(limits=1, user_api="blas"), np.errstate(over="ignore", invalid="ignore"):
         microseconds_per_call(backprop_steps, 1)  # warm up: caches, the optimizer's first steps
-        rows = [("one training step: backprop + optimizer", microseconds_per_call([both(s) for s in backprop_steps],
+        compiled = []
+        if run is not None:
+            microseconds_per_call(runs, 1)
+            compiled = [("compiled steps (compiled_steps.py, what train runs): one step, backprop + optimizer",
+                         microseconds_per_call(runs, args.repeats) * len(runs) / len(batches))]
+        rows = compiled + [("NumPy fast path's step: backprop + optimizer (the optimizer compiled unless DIGITNET_COMPILED=0)", microseconds_per_call([both(s) for s in backprop_steps],
                                                                                   args.repeats)),
                 ("  backprop alone (fast path)", microseconds_per_call(backprop_steps, args.repeats)),
                 (f"  {args.optimizer} alone, over {workspace.parameters.size:,} weights and biases",
