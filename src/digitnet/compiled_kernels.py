@@ -1,21 +1,58 @@
-"""Machine-code kernels (Numba) for the optimizers' update; compiled_optimizers.py is their only caller.
+"""Machine-code kernels (Numba): the optimizers' updates (compiled_optimizers.py) and whole training
+steps (compiled_steps.py), their only callers.
 
-Importing this module imports Numba (~0.2 s) and loads the kernels from Numba's cache (compiled on a
-machine's first training run, ~2 s, then never again), so only training imports it.
+Importing this module imports Numba (~0.15 s); the first call of a kernel loads its machine code
+from Numba's cache (~0.3 s, with LLVM's start), or on a machine's first run compiles it (~5 s,
+then never again). So only training imports it: evaluate, predict and the explorer never pay it.
 
-Each kernel is one of optimizers.py's updates over one flat vector, with L2 weight decay first:
-the same operations in the same order as the numpy code, element by element in one pass instead
-of a dozen passes (no `fastmath`: IEEE rounding, no fused multiply-adds, NaN and infinity passed
-on, so numpy's numbers and the divergence check's). `flush` sets moments smaller than the smallest
-normal number to 0, as optimizers._flush does every FLUSH_EVERY steps.
+The optimizer kernels do optimizers.py's numpy operations in numpy's order with IEEE arithmetic (no
+`fastmath`: no fused multiply-adds, NaN and infinity passed on), one pass instead of a dozen, so
+their numbers are numpy's. `error_model="numpy"` everywhere: a division by 0 gives inf as numpy's
+does, and lets the loops compile to vector instructions (Python's model checks each division).
 """
 
 from __future__ import annotations
 
+import ctypes
 import math
 
 import numba
 import numpy as np
+from llvmlite import binding
+from threadpoolctl import threadpool_info
+
+from .errors import DigitnetError
+
+
+def _register_numpy_blas() -> None:
+    """Make numpy's own OpenBLAS's cblas_sgemm and cblas_dgemm callable from the kernels by name.
+
+    Numba's np.dot would call SciPy's BLAS, and importing SciPy's BLAS takes 0.27 s and 24 MB in every
+    training process; numpy's wheels already carry OpenBLAS (the ILP64 build, whose symbols are
+    scipy_cblas_?gemm64_), which also means train's one-BLAS-thread limit covers these products. The
+    kernels refer to the functions by name, so Numba's cached machine code stays valid in every process.
+    """
+    for library in threadpool_info():
+        if library.get("internal_api") == "openblas" and "numpy" in library.get("filepath", ""):
+            blas = ctypes.CDLL(library["filepath"])
+            try:
+                for ours, theirs in (("digitnet_sgemm", "scipy_cblas_sgemm64_"), ("digitnet_dgemm", "scipy_cblas_dgemm64_")):
+                    binding.add_symbol(ours, ctypes.cast(getattr(blas, theirs), ctypes.c_void_p).value)
+            except AttributeError:
+                continue
+            return
+    raise DigitnetError("numpy's BLAS is not the OpenBLAS of its wheels: the compiled steps cannot call it")
+
+
+_register_numpy_blas()
+_GEMM_ARGUMENTS = (numba.int32, numba.int32, numba.int32, numba.int64, numba.int64, numba.int64)
+_sgemm = numba.types.ExternalFunction("digitnet_sgemm", numba.void(
+    *_GEMM_ARGUMENTS, numba.float32, numba.intp, numba.int64, numba.intp, numba.int64, numba.float32, numba.intp,
+    numba.int64))
+_dgemm = numba.types.ExternalFunction("digitnet_dgemm", numba.void(
+    *_GEMM_ARGUMENTS, numba.float64, numba.intp, numba.int64, numba.intp, numba.int64, numba.float64, numba.intp,
+    numba.int64))
+_ROW_MAJOR, _NO_TRANSPOSE, _TRANSPOSE = 101, 111, 112  # CBLAS's enums
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -151,6 +188,23 @@ def _squish_rows(z, a, activation, half, one, zero, approximate):
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
+def _product(a, transpose_a, b, transpose_b, out):
+    """out = op(a) @ op(b), op(x) = x.T if transpose_x else x, by cblas ?gemm: a, b and out 2-D with
+    contiguous rows (any row stride), of one float dtype."""
+    m, n = out.shape
+    k = a.shape[0] if transpose_a else a.shape[1]
+    size = a.itemsize
+    arguments = (_ROW_MAJOR, _TRANSPOSE if transpose_a else _NO_TRANSPOSE, _TRANSPOSE if transpose_b else _NO_TRANSPOSE,
+                 m, n, k)
+    if a.itemsize == 4:
+        _sgemm(*arguments, np.float32(1), a.ctypes.data, a.strides[0] // size, b.ctypes.data, b.strides[0] // size,
+               np.float32(0), out.ctypes.data, out.strides[0] // size)
+    else:
+        _dgemm(*arguments, 1.0, a.ctypes.data, a.strides[0] // size, b.ctypes.data, b.strides[0] // size,
+               0.0, out.ctypes.data, out.strides[0] // size)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _layer(flat, offset, n_out, n_in):
     """Layer's [W | b] `(n_out, n_in + 1)`, a view into a flat vector laid out as fast_backprop's."""
     return flat[offset:offset + n_out * (n_in + 1)].reshape((n_out, n_in + 1))
@@ -162,7 +216,7 @@ def train_steps(inputs, first_row, targets, target_row, batch_size, count, param
                 row_sum, optimizer, first_state, second_state, decay_rates, step_sizes, flushes, momentum, beta1,
                 beta2, epsilon, smallest_normal, half, one, zero, approximate):
     """`count` mini-batch steps of fast_backprop.Workspace's backprop and then the optimizer's update,
-    in one call: the same products (BLAS, through np.dot), the squishes and the softmax as loops.
+    in one call: the same products (numpy's BLAS, `_product`), the squishes and the softmax as loops.
 
     inputs `(rows, n_0 + 1)` (each row ends in a 1) from row first_row; targets and the epoch-long
     results (weighted_sums, outputs `(n, n_L)`; row_max, row_sum `(n, 1)`) from row target_row; each
@@ -188,14 +242,14 @@ def train_steps(inputs, first_row, targets, target_row, batch_size, count, param
         for l in range(layers - 1):
             n_in, n_out = sizes[l], sizes[l + 1]
             z = weighted[:rows * n_out].reshape((rows, n_out))
-            np.dot(a_in, _layer(parameters, offsets[l], n_out, n_in).T, z)
+            _product(a_in, False, _layer(parameters, offsets[l], n_out, n_in), True, z)
             a = hidden[start:start + rows * (n_out + 1)].reshape((rows, n_out + 1))
             _squish_rows(z, a, activation, half, one, zero, approximate)
             a_in, start = a, start + batch_size * (n_out + 1)
         n_in, n_last = sizes[layers - 1], sizes[layers]
         z = weighted_sums[target_row:target_row + rows]
         out = outputs[target_row:target_row + rows]
-        np.dot(a_in, _layer(parameters, offsets[layers - 1], n_last, n_in).T, z)
+        _product(a_in, False, _layer(parameters, offsets[layers - 1], n_last, n_in), True, z)
         delta = delta_scratch[:rows * n_last].reshape((rows, n_last))
         for i in range(rows):
             if output == OUTPUT_SOFTMAX:
@@ -235,11 +289,11 @@ def train_steps(inputs, first_row, targets, target_row, batch_size, count, param
                 a_in = hidden[start:start + rows * (n_in + 1)].reshape((rows, n_in + 1))
             else:
                 a_in = x
-            np.dot(delta.T, a_in, _layer(gradient, offsets[l], n_out, n_in))
+            _product(delta, True, a_in, False, _layer(gradient, offsets[l], n_out, n_in))
             if l == 0:
                 break
             spread = back[:rows * (n_in + 1)].reshape((rows, n_in + 1))
-            np.dot(delta, _layer(parameters, offsets[l], n_out, n_in), spread)
+            _product(delta, False, _layer(parameters, offsets[l], n_out, n_in), False, spread)
             current = other_half - current
             delta = delta_scratch[current:current + rows * n_in].reshape((rows, n_in))
             for i in range(rows):

@@ -21,12 +21,12 @@ SWITCH = "DIGITNET_COMPILED"  # "0": numpy only
 
 
 def available() -> bool:
-    """Whether the compiled update can run here: Numba importable, and not switched off."""
+    """Whether the compiled path can run here: Numba importable, numpy's BLAS callable, not switched off."""
     if os.environ.get(SWITCH, "1") == "0":
         return False
-    try:
-        import numba  # noqa: F401  (~0.12 s, once per process; a broken install counts as none)
-    except Exception:
+    try:  # Numba's import (~0.15 s, once per process) and numpy's BLAS found (see compiled_kernels)
+        from . import compiled_kernels  # noqa: F401
+    except Exception:  # a broken install, or a numpy without the OpenBLAS of its wheels: NumPy's path
         return False
     return True
 

@@ -1,20 +1,22 @@
 """The compiled training step: fast_backprop.Workspace's mini-batch steps, many in one call (Numba).
 
 A step of the video's network is ~1.6 MFLOP in its two first-layer matrix products (~15 us of BLAS)
-but ~30 numpy calls around them, each about a microsecond. compiled_kernels.train_steps does the
-same products (np.dot, so BLAS) with the squishes, the softmax, the deltas and the optimizer's
-update as compiled loops in between, a run of steps (up to train's next progress report) per call.
-The parameters are the Workspace's own flat vector, in its layout; the numbers are the NumPy fast
-path's to float rounding (the squishes elementwise in another order of operations nowhere, but
-BLAS may block a product of another shape otherwise); tests/test_compiled_steps.py checks it.
+but ~30 numpy calls around them, each about a microsecond, and Adam's dozen passes over the 13,002
+parameters. compiled_kernels.train_steps makes the same products (numpy's own BLAS, called from the
+compiled code) and does the squishes, the softmax, the deltas and the optimizer's update as compiled
+loops in between, a run of steps (up to train's next progress report) per call: 27 us a step
+instead of 61 (`python benchmarks/step_profile.py`, 2-core Xeon).
+
+The parameters are the Workspace's own flat vector in its layout. The numbers are the NumPy fast
+path's to float rounding: the same operations in the same order, but float32's tanh (and so the
+sigmoid) is compiled_kernels.fast_tanh, within 6 units in the last place of np.tanh's, and
+BLAS may round a product of another shape otherwise; tests/test_compiled_steps.py checks it.
 
 Without Numba, or with DIGITNET_COMPILED=0, `runner` returns None and the Workspace runs its NumPy
 steps: the fallback any machine has.
 """
 
 from __future__ import annotations
-
-import importlib.util
 
 import numpy as np
 
@@ -25,8 +27,8 @@ from .optimizers import SMALLEST_NORMAL
 def runner(workspace, optimizer, weight_decay: float, batch_size: int, buffers, chunk_rows: int, targets,
            weighted_sums, outputs, row_max, row_sum):
     """Workspace.runner's run(chunk, first_step, count), compiled, or None where it is not available."""
-    if not available() or importlib.util.find_spec("scipy") is None or (arguments := kernel_arguments(optimizer)) is None:
-        return None  # (Numba's np.dot calls SciPy's BLAS)
+    if not available() or (arguments := kernel_arguments(optimizer)) is None:
+        return None
     from . import compiled_kernels as kernels
 
     dtype, sizes = workspace.dtype, workspace.layer_sizes
