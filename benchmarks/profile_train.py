@@ -68,7 +68,7 @@ def main(argv=None):
     header = (f"# `digitnet train {' '.join(args.train_args)}` as one whole process, profiled by {profiler}\n"
               f"# made by `python benchmarks/profile_train.py {' '.join(sys.argv[1:] if argv is None else argv)}`"
               f" on {datetime.date.today()}\n"
-              f"# machine: {cpu_model()}, {os.cpu_count()} cores, shared (load average {load:.2f} at the start)\n"
+              f"# machine: {cpu_model()}, {os.cpu_count()} cores, load average {load:.2f} at the start\n"
               f"# not in the tree: starting Python and `import digitnet.cli` take {start_up:.2f} s"
               " (median of 3 fresh processes)\n\n")
     args.out.write_text(header + profile)

@@ -87,7 +87,8 @@ def print_targets(args, whole, per_epoch):
         row("`digitnet train` defaults: training seconds to 96% test accuracy", seconds, 2, "<= 2",
             lambda v: v <= 2)
     print("\nRatios are other / digitnet for times (higher: digitnet faster) and digitnet / other for images/s.")
-    print("The machine is shared (2 cores, the lead and other helpers at work): figures are rough.\n")
+    print("The load average is printed at the start and the end: on these 2 cores the benchmark's own two processes make\n"
+          "it ~1-1.5; more means other work shared the machine, and the figures are rougher.\n")
 
 
 def print_whole_process(args, runs):
