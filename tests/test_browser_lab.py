@@ -199,8 +199,8 @@ def test_pause_resume_stop_and_a_second_tab_sees_the_job(browser, server, models
     try:
         assert draw(page, SEVEN) == "7"
         page.click("button.train-preset:text(\"the video's network\")")
-        page.fill("#train-epochs", "100")  # mini-batches of 8 for 100 epochs: minutes even on a fast idle machine,
-        page.fill("#train-batch-size", "8")  # so there is time for all that follows before the stop
+        page.fill("#train-epochs", "100")  # mini-batches of 1 for 100 epochs: ~50 s even on the compiled steps,
+        page.fill("#train-batch-size", "1")  # so there is time for all that follows before the stop
         page.fill("#train-name", "paused")
         page.click("#train-train")
         page.wait_for_selector("#train-lab[data-state=running]")
@@ -270,8 +270,12 @@ def test_a_wide_layer_shows_the_neurons_chosen_and_a_stop_before_an_epoch_saves_
         page.click("button.train-preset:text('bigger: 100 hidden')")
         page.fill("#train-neurons", "0-3, 50")
         page.fill("#train-epochs", "1")
-        page.fill("#train-batch-size", "4")  # 12,500 steps, seconds: the stop comes long before the epoch ends
+        page.fill("#train-batch-size", "4")
         page.click("#train-train")
+        page.wait_for_selector("#train-lab[data-job]")
+        # Paused at once (the compiled steps take its 12,500 steps in well under a second): it shows the
+        # weights it stopped at, and the stop below surely comes before the epoch ends.
+        assert server.json(f"/api/jobs/{page.get_attribute('#train-lab', 'data-job')}/pause", {})["state"] == "paused"
         page.wait_for_selector("#train-pictures:not([data-step=''])", timeout=120_000)  # the worker starts in seconds, on a busy machine more
         assert page.eval_on_selector_all("#train-pictures canvas", "(cs) => cs.map((c) => c.dataset.neuron)") == ["0", "1", "2", "3", "50"]
         expect(page.locator("#train-pictures-title")).to_have_text("What 5 of the 100 first-layer neurons look for")
