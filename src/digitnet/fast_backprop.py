@@ -1,5 +1,6 @@
-"""The fast path: training.backprop's math arranged for speed. `train` uses it; backprop stays the
-readable reference it is tested against.
+"""The NumPy fast path: training.backprop's math arranged for speed. backprop stays the readable
+reference it is tested against. Where Numba is, `Workspace.runner` hands train the same steps
+compiled (compiled_steps.py, tested against these); this is the path of any machine without it.
 
 With the video's small layers a mini-batch step costs ~1.6 MFLOP in its two large matrix products
 but ~40 numpy calls, each about a microsecond of overhead, so what costs is calling numpy, not

@@ -2,7 +2,7 @@
 
 Costs are in costs.py, optimizers (how to step downhill) in optimizers.py, each epoch's shuffled and
 shifted images in shuffling.py, and the arrangement of backprop that `train` runs, for speed, in
-fast_backprop.py.
+fast_backprop.py (NumPy) and compiled_steps.py (the same steps compiled, where Numba is).
 
 Backpropagation, in the glossary of network.py (batches are rows, `@` is matrix product):
     delta_L = dC/dz_L                                  the output layer's error   (batch, n_L)
