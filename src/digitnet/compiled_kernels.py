@@ -129,7 +129,7 @@ def adam_step(parameters, gradient, decay_rates, m, v, beta1, beta2, epsilon, st
         parameters[i], m[i], v[i] = weight, first, second
 
 
-SIGMOID, RELU, TANH = 0, 1, 2          # hidden activation codes (compiled_steps.CODES)
+SIGMOID, RELU, TANH = 0, 1, 2          # hidden activation codes (compiled_steps.runner maps the names)
 OUTPUT_SIGMOID, OUTPUT_SOFTMAX = 0, 1  # output layer codes
 CROSS_ENTROPY, QUADRATIC = 0, 1        # cost codes
 SGD, MOMENTUM, ADAM = 0, 1, 2          # optimizer codes

@@ -71,15 +71,15 @@ def step_function(optimizer, gradient: np.ndarray, decay_rates: np.ndarray | Non
 
     parameters = optimizer.parameters[0]
     rates = decay_rates if decay_rates is not None else np.empty(0, parameters.dtype)
-    tiny = SMALLEST_NORMAL[parameters.dtype]
+    tiny, cast = SMALLEST_NORMAL[parameters.dtype], parameters.dtype.type
     code, first, second, momentum, beta1, beta2, epsilon = arguments
+    step_size, flush_now = optimizer._next_step_size, optimizer._flush_now  # one step's: no arrays made
     if code == kernels.ADAM:
-        step = kernels.adam_step
-        return lambda: step(parameters, gradient, rates, first, second, beta1, beta2, epsilon,
-                            *(value[0] for value in next_steps(optimizer, 1)), tiny)
+        adam = kernels.adam_step
+        return lambda: adam(parameters, gradient, rates, first, second, beta1, beta2, epsilon, cast(step_size()),
+                            flush_now(), tiny)
     if code == kernels.MOMENTUM:
         step = kernels.momentum_step
-        return lambda: step(parameters, gradient, rates, first, momentum,
-                            *(value[0] for value in next_steps(optimizer, 1)), tiny)
-    step = kernels.sgd_step
-    return lambda: step(parameters, gradient, rates, next_steps(optimizer, 1)[0][0])
+        return lambda: step(parameters, gradient, rates, first, momentum, cast(step_size()), flush_now(), tiny)
+    sgd = kernels.sgd_step
+    return lambda: (flush_now(), sgd(parameters, gradient, rates, cast(step_size())))

@@ -45,6 +45,7 @@ def runner(workspace, optimizer, weight_decay: float, batch_size: int, buffers, 
     rates = workspace.decay_rates(weight_decay) if weight_decay else np.empty(0, dtype)
     constants = tuple(dtype.type(value) for value in (0.5, 1, 0))
     train_steps, tiny = kernels.train_steps, SMALLEST_NORMAL[dtype]
+    approximate = dtype == np.float32  # float32's tanh by compiled_kernels.fast_tanh
 
     def run(chunk: int, first_step: int, count: int):
         step_sizes, flushes = next_steps(optimizer, count)
@@ -52,7 +53,7 @@ def runner(workspace, optimizer, weight_decay: float, batch_size: int, buffers, 
         train_steps(buffers[chunk % 2], first_row - chunk * chunk_rows, targets, first_row, batch_size, count,
                     workspace.parameters, workspace.gradient, *layout, *codes, *scratch, weighted_sums, outputs,
                     row_max, row_sum, code, first_state, second_state, rates, step_sizes, flushes, momentum,
-                    beta1, beta2, epsilon, tiny, *constants, dtype == np.float32)
+                    beta1, beta2, epsilon, tiny, *constants, approximate)
 
     run(0, 0, 0)  # no step: Numba loads the machine code now (~0.3 s; compiles it on a machine's first run),
     return run    # as part of start-up rather than of the first epoch
