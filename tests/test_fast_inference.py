@@ -161,7 +161,8 @@ with threadpool_limits(limits=1, user_api="blas"):
 limited = helpers()
 Network(seed=0).predict_probabilities(inputs)
 free = helpers()
-blas = fast_inference._numpy_blas()
+from digitnet.numpy_blas import numpy_openblas
+blas = numpy_openblas()
 print(large, limited, free, blas is not None and blas.get_num_threads() > 1)
 """
 

@@ -19,9 +19,9 @@ import math
 import numba
 import numpy as np
 from llvmlite import binding
-from threadpoolctl import threadpool_info
 
 from .errors import DigitnetError
+from .numpy_blas import numpy_openblas
 
 
 def _register_numpy_blas() -> None:
@@ -32,15 +32,15 @@ def _register_numpy_blas() -> None:
     scipy_cblas_?gemm64_), which also means train's one-BLAS-thread limit covers these products. The
     kernels refer to the functions by name, so Numba's cached machine code stays valid in every process.
     """
-    for library in threadpool_info():
-        if library.get("internal_api") == "openblas" and "numpy" in library.get("filepath", ""):
-            blas = ctypes.CDLL(library["filepath"])
-            try:
-                for ours, theirs in (("digitnet_sgemm", "scipy_cblas_sgemm64_"), ("digitnet_dgemm", "scipy_cblas_dgemm64_")):
-                    binding.add_symbol(ours, ctypes.cast(getattr(blas, theirs), ctypes.c_void_p).value)
-            except AttributeError:
-                continue
+    library = numpy_openblas()
+    if library is not None:
+        blas = ctypes.CDLL(library.filepath)
+        try:
+            for ours, theirs in (("digitnet_sgemm", "scipy_cblas_sgemm64_"), ("digitnet_dgemm", "scipy_cblas_dgemm64_")):
+                binding.add_symbol(ours, ctypes.cast(getattr(blas, theirs), ctypes.c_void_p).value)
             return
+        except AttributeError:
+            pass
     raise DigitnetError("numpy's BLAS is not the OpenBLAS of its wheels: the compiled steps cannot call it")
 
 

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .numpy_blas import numpy_openblas
+
 # network.py's squishes and derivatives written into a given array `out` (which may be the input
 # itself): the same numpy operations in the same order, so the same numbers, without making new
 # arrays, which on a mini-batch's small arrays costs more than the arithmetic.
@@ -222,7 +224,7 @@ def outputs_into(weights: list[np.ndarray], biases: list[np.ndarray], activation
     if len(inputs) < MIN_THREAD_ROWS:  # a drawing, a page of them: no set-up at all
         _outputs_in_blocks(weights, biases, activation, output, inputs, out)
         return out
-    blas = _numpy_blas()
+    blas = numpy_openblas()  # its thread count is the user's say in how many cores we take
     largest = SMALL_PRODUCT if blas is not None and blas.architecture in SMALL_KERNEL_MACHINES else SINGLE_THREAD_PRODUCT
     on_caller = [min(largest // w.size, GROUP_ROWS) for w in weights]  # rows a product on the caller's thread
     blas_threads = blas.get_num_threads() if blas is not None else 1
@@ -250,18 +252,6 @@ def outputs_into(weights: list[np.ndarray], biases: list[np.ndarray], activation
     for other in others:
         other.result()  # re-raises a helper's exception here
     return out
-
-
-@functools.cache
-def _numpy_blas():
-    """threadpoolctl's handle on numpy's OpenBLAS (None under another BLAS): its thread count is the
-    user's say in how many cores inference may take (threadpool_limits, OPENBLAS_NUM_THREADS)."""
-    from threadpoolctl import ThreadpoolController
-
-    for library in ThreadpoolController().select(internal_api="openblas").lib_controllers:
-        if "numpy" in library.filepath:
-            return library
-    return None
 
 
 @functools.cache
